@@ -1,0 +1,194 @@
+"""Command line: the parser tree, dispatch, and the ONE error -> exit-code map.
+
+This module is on the path of `--help`, `version` and shell completion, so it imports only the
+standard library: command modules (and kubernetes, hvac, questionary, portforward behind them)
+are imported when their command runs.
+"""
+
+import argparse
+import enum
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import __version__
+from .errors import JxSecretError, UsageError
+
+PROG = "kubectl jxsecret"
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    ERROR = 1  # a failure we explain in one line
+    USAGE = 2  # the command line is wrong
+    NOT_POPULATED = 3  # verify/wait: some ExternalSecret is not populated
+    INTERRUPTED = 130  # Ctrl-C
+
+
+@dataclass
+class Environment:
+    """Streams and process environment, replaceable by tests (httpie's Environment)."""
+
+    stdout: object = field(default_factory=lambda: sys.stdout)
+    stderr: object = field(default_factory=lambda: sys.stderr)
+    stdin: object = field(default_factory=lambda: sys.stdin)
+    environ: dict = field(default_factory=lambda: os.environ)
+
+    @property
+    def stdout_isatty(self) -> bool:
+        return hasattr(self.stdout, "isatty") and self.stdout.isatty()
+
+    @property
+    def colors(self) -> bool:
+        """Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org)."""
+        return self.stdout_isatty and "NO_COLOR" not in self.environ and self.environ.get("TERM") != "dumb"
+
+
+# ------------------------------------------------------------------------------------------ parser
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand, declared once: used by the parser, help and completion alike."""
+
+    name: str
+    help: str
+    description: str
+    examples: str
+    module: str  # kubectl_jxsecret.commands.<module> provides add_arguments(parser) and run(args, env)
+    kube_flags: bool = True  # takes --kubeconfig/--context/-n/...
+    aliases: tuple = ()
+    output_formats: tuple = ("table", "json", "yaml")
+
+
+COMMANDS = [
+    Command(
+        name="version", module="version", kube_flags=False,
+        help="print the plugin version",
+        description="Print the version of kubectl-jxsecret and of the Python that runs it.",
+        examples="kubectl jxsecret version\n  kubectl jxsecret version -o json",
+        output_formats=("table", "json", "yaml"),
+    ),
+]
+
+ROOT_EXAMPLES = """\
+  # Is every secret populated? (all namespaces)
+  kubectl jxsecret verify
+
+  # The version of this plugin
+  kubectl jxsecret version
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting, so main() owns exit codes."""
+
+    def error(self, message):
+        raise UsageError(f"{message}\nsee '{self.prog} -h' for help")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32)
+
+
+def add_kube_flags(parser: argparse.ArgumentParser, output_formats) -> None:
+    """kubectl's own flag names and meanings, so muscle memory works."""
+    g = parser.add_argument_group("kubectl flags")
+    g.add_argument("--kubeconfig", metavar="PATH", help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    g.add_argument("--context", metavar="NAME", help="the kubeconfig context to use (default: its current-context)")
+    g.add_argument("-n", "--namespace", metavar="NS", help="only this namespace")
+    g.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
+    g.add_argument("--request-timeout", metavar="DURATION", default="30s",
+                   help="how long to wait for one API request, e.g. 10s, 1m (default: 30s; 0 = no limit)")
+    add_output_flag(parser, output_formats)
+
+
+def add_output_flag(parser: argparse.ArgumentParser, output_formats) -> None:
+    parser.add_argument("-o", "--output", choices=output_formats, default=output_formats[0], metavar="FORMAT",
+                        help=f"output format: {'|'.join(output_formats)} (default: {output_formats[0]})")
+
+
+def build_parser() -> Parser:
+    root = Parser(
+        prog=PROG, formatter_class=HelpFormatter,
+        description="Check, fill, sync and move the secrets of Jenkins X style clusters "
+                    "(External Secrets Operator and Vault/OpenBao).",
+        epilog=f"examples:\n{ROOT_EXAMPLES}\nUse '{PROG} <command> -h' for more about a command.",
+    )
+    root.add_argument("--debug", action="store_true", help="show tracebacks and debug details")
+    sub = root.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, aliases=list(cmd.aliases), help=cmd.help, description=cmd.description,
+                           epilog=f"examples:\n  {cmd.examples}", formatter_class=HelpFormatter)
+        p.set_defaults(command_spec=cmd)
+        # --debug is accepted after the command too; SUPPRESS keeps a root-level --debug.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if cmd.kube_flags:
+            add_kube_flags(p, cmd.output_formats)
+        elif cmd.output_formats:
+            add_output_flag(p, cmd.output_formats)
+        command_module(cmd).add_arguments(p)
+    return root
+
+
+def command_module(cmd: Command):
+    return importlib.import_module(f"{__package__}.commands.{cmd.module}")
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def main(argv=None, env: Environment | None = None) -> int:
+    argv = sys.argv if argv is None else argv
+    env = env or Environment()
+    if os.path.basename(argv[0]).startswith("kubectl_complete-"):
+        return run_completion(argv[1:], env)
+    if len(argv) > 1 and argv[1] == "__complete":
+        return run_completion(argv[2:], env)
+    debug = "--debug" in argv[1:]
+    try:
+        return dispatch(argv[1:], env)
+    except KeyboardInterrupt:
+        print("", file=env.stderr)
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # `kubectl jxsecret verify | head`: the reader left; not an error worth a traceback.
+        sys.stdout = None
+        return ExitStatus.OK
+    except JxSecretError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=env.stderr)
+        return ExitStatus.USAGE if isinstance(e, UsageError) else ExitStatus.ERROR
+    except Exception as e:
+        if debug:
+            raise
+        # A bug of ours: still one line, and the way to see more.
+        print(f"error: unexpected {type(e).__name__}: {first_line(e)} (run with --debug for the traceback)",
+              file=env.stderr)
+        return ExitStatus.ERROR
+
+
+def dispatch(args, env) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    if ns.command is None:
+        parser.print_help(env.stdout)
+        return ExitStatus.OK
+    spec: Command = ns.command_spec
+    return int(command_module(spec).run(ns, env))
+
+
+def run_completion(args, env) -> int:
+    from . import completion
+    return completion.main(args, env)
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The one exception hierarchy. cli.main maps each class to an exit code.
+
+Messages are single lines that name the thing and the fix. They never contain
+secret values: callers pass names, paths and keys, never data.
+"""
+
+
+class JxSecretError(Exception):
+    """Any failure we expect and explain: printed as `error: <message>`, exit 1."""
+
+    exit_code = 1
+
+
+class UsageError(JxSecretError):
+    """The command line itself is wrong: exit 2 with a `see -h` hint."""
+
+    exit_code = 2
+
+
+class ConfigError(JxSecretError):
+    """kubeconfig missing or inconsistent (unknown context, no cluster, bad YAML)."""
+
+
+class KubeError(JxSecretError):
+    """The Kubernetes API refused or failed a request."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class StoreError(JxSecretError):
+    """The secret store (Vault/OpenBao, ...) refused or failed a request."""

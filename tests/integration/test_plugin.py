@@ -1,0 +1,31 @@
+"""Real kubectl finds the plugin on PATH, dispatches to it, and asks it for completions."""
+
+import pytest
+
+from kubectl_jxsecret import __version__
+
+pytestmark = pytest.mark.integration
+
+
+def test_kubectl_dispatches_to_the_plugin(testbed):
+    result = testbed.kubectl("jxsecret", "version")
+    assert result.stdout.startswith(f"kubectl-jxsecret {__version__} ")
+
+
+def test_kubectl_passes_our_exit_code_through(testbed):
+    result = testbed.kubectl("jxsecret", "no-such-command", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: argument <command>: invalid choice")
+
+
+def test_kubectl_plugin_list_sees_it(testbed):
+    result = testbed.kubectl("plugin", "list", "--name-only", check=False)
+    assert "kubectl-jxsecret" in result.stdout.split()
+
+
+def test_kubectl_completion_calls_our_completer(testbed):
+    result = testbed.kubectl("__complete", "jxsecret", "")
+    lines = result.stdout.splitlines()
+    assert "version\tprint the plugin version" in lines
+    assert lines[-1] == ":4"
+    assert "About to call:" in result.stderr and "kubectl_complete-jxsecret" in result.stderr

@@ -1,0 +1,134 @@
+"""The testbed is made of real components: each test proves one of them answers as the real thing."""
+
+import base64
+import json
+import secrets
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def wait_until(check, timeout=30, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def test_apiserver_is_a_real_kube_apiserver(testbed):
+    version = json.loads(testbed.kubectl("version", "-o", "json").stdout)
+    assert version["serverVersion"]["gitVersion"] == "v1.36.3"
+    assert version["clientVersion"]["minor"] == "37"
+    resources = testbed.kubectl("api-resources", "--api-group=external-secrets.io", "-o", "name").stdout.split()
+    assert "externalsecrets.external-secrets.io" in resources
+
+
+def test_both_eso_versions_are_served(testbed):
+    versions = testbed.kubectl("api-versions").stdout.split()
+    for v in ("external-secrets.io/v1", "external-secrets.io/v1beta1", "kubernetes-client.io/v1", "jenkins.io/v1"):
+        assert v in versions
+
+
+def test_limited_user_gets_a_real_403(testbed):
+    denied = testbed.kubectl("--kubeconfig", testbed.limited_kubeconfig, "get", "secrets", "-n", "jx-staging",
+                             check=False)
+    assert denied.returncode == 1
+    assert 'User "jx-limited" cannot list resource "secrets"' in denied.stderr
+    allowed = testbed.kubectl("--kubeconfig", testbed.limited_kubeconfig, "get", "externalsecrets.external-secrets.io",
+                              "-A")
+    assert allowed.returncode == 0
+
+
+def test_kwok_runs_pods(testbed, namespace):
+    testbed.kubectl("run", "app", "-n", namespace, "--image=example.invalid/app:1",
+                    "--overrides", json.dumps({"spec": {"nodeName": "kwok-node-0"}}))
+    testbed.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/app", "--timeout=30s")
+    phase = testbed.kubectl("get", "pod", "app", "-n", namespace, "-o", "jsonpath={.status.phase}").stdout
+    assert phase == "Running"
+
+
+def test_kubectl_port_forward_reaches_openbao(testbed):
+    import subprocess
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["kubectl", "-n", "jx-vault", "port-forward", "pod/vault-0", f"{port}:8200"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=testbed.env())
+    try:
+        assert "Forwarding from 127.0.0.1" in proc.stdout.readline()
+        health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sys/health", timeout=10))
+        assert health["initialized"] and not health["sealed"]
+        assert health["version"].startswith("2.")  # OpenBao's own answer, through apiserver and kwok
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_portforward_package_reaches_openbao(testbed):
+    import portforward
+
+    with portforward.forward("jx-vault", "vault-0", 0, 8200, config_path=testbed.kubeconfig,
+                             log_level=portforward.LogLevel.OFF) as fwd:
+        health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{fwd.from_port}/v1/sys/health", timeout=10))
+    assert health["initialized"] and not health["sealed"]
+
+
+def test_eso_standin_syncs_a_value_from_openbao(testbed, namespace):
+    path = f"tests/{namespace}/app"
+    value = secrets.token_hex(8)
+    testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"password": value}, mount_point="secret")
+    testbed.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "app", "namespace": namespace},
+        "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+                 "target": {"name": "app-secret"},
+                 "data": [{"secretKey": "PASSWORD", "remoteRef": {"key": path, "property": "password"}}]}}))
+
+    def synced():
+        es = json.loads(testbed.kubectl("get", "es", "app", "-n", namespace, "-o", "json").stdout)
+        ready = [c for c in es.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
+        return es if ready and ready[0]["status"] == "True" else None
+
+    es = wait_until(synced)
+    assert es["status"]["conditions"][0]["reason"] == "SecretSynced"
+    assert es["status"]["binding"] == {"name": "app-secret"}
+    secret = json.loads(testbed.kubectl("get", "secret", "app-secret", "-n", namespace, "-o", "json").stdout)
+    assert base64.b64decode(secret["data"]["PASSWORD"]).decode() == value
+    assert secret["metadata"]["labels"]["reconcile.external-secrets.io/managed"] == "true"
+
+    # A new value is picked up on force-sync, as ESO does when the annotation changes.
+    testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"password": "changed"}, mount_point="secret")
+    testbed.kubectl("annotate", "es", "app", "-n", namespace, f"force-sync={time.time()}", "--overwrite")
+
+    def changed():
+        data = testbed.kubectl("get", "secret", "app-secret", "-n", namespace, "-o", "jsonpath={.data.PASSWORD}").stdout
+        return base64.b64decode(data).decode() == "changed"
+
+    wait_until(changed)
+
+
+def test_eso_standin_reports_a_missing_key_like_eso(testbed, namespace):
+    testbed.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": "nothing", "namespace": namespace},
+        "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+                 "data": [{"secretKey": "x", "remoteRef": {"key": f"tests/{namespace}/absent", "property": "x"}}]}}))
+
+    def failed():
+        es = json.loads(testbed.kubectl("get", "es", "nothing", "-n", namespace, "-o", "json").stdout)
+        ready = [c for c in es.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
+        return ready[0] if ready and ready[0]["status"] == "False" else None
+
+    condition = wait_until(failed)
+    assert condition["reason"] == "SecretSyncedError"
+    assert condition["message"] == "could not get secret data from provider"
+    missing = testbed.kubectl("get", "secret", "nothing", "-n", namespace, check=False)
+    assert "NotFound" in missing.stderr

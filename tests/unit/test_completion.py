@@ -1,0 +1,69 @@
+"""kubectl's plugin completion protocol: candidates, then `:<directive>`, always exit 0."""
+
+import io
+
+import pytest
+import yaml
+
+from kubectl_jxsecret import cli, completion
+
+
+def complete(*words, environ=None):
+    out = io.StringIO()
+    env = cli.Environment(stdout=out, stderr=io.StringIO(), environ=environ or {})
+    assert cli.main(["kubectl_complete-jxsecret", *words], env) == 0
+    *lines, directive = out.getvalue().splitlines()
+    return lines, directive
+
+
+def test_commands_with_descriptions():
+    lines, directive = complete("")
+    assert "version\tprint the plugin version" in lines
+    assert directive == ":4"
+
+
+def test_prefix_filters_commands():
+    lines, _ = complete("zzz")
+    assert lines == []
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["version", "-o", ""], ["table", "json", "yaml"]),
+    (["version", "-o", "j"], ["json"]),
+    (["version", "--output=y"], ["--output=yaml"]),
+])
+def test_option_values(words, expected):
+    lines, directive = complete(*words)
+    assert lines == expected
+    assert directive == ":4"
+
+
+def test_flags_of_the_subcommand_hide_suppressed_ones():
+    lines, _ = complete("version", "--")
+    names = [line.split("\t")[0] for line in lines]
+    assert "--output" in names and "--help" in names
+    assert "--debug" not in names  # hidden duplicate of the root flag
+
+
+def test_context_values_come_from_the_kubeconfig(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump({
+        "clusters": [{"name": "c", "cluster": {"server": "https://x"}}],
+        "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}},
+                     {"name": "staging", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "prod"}))
+    monkey_commands = [c for c in cli.COMMANDS if c.kube_flags]
+    if not monkey_commands:
+        pytest.skip("no command with kube flags registered yet")
+    lines, _ = complete(monkey_commands[0].name, "--context", "st", environ={"KUBECONFIG": str(path)})
+    assert lines == ["staging"]
+
+
+def test_internal_failure_still_exits_0_with_the_error_directive(monkeypatch):
+    def explode(words, environ):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(completion, "complete", explode)
+    lines, directive = complete("")
+    assert (lines, directive) == ([], ":1")

@@ -1,0 +1,35 @@
+"""--help, version and completion must not import the heavy libraries (~1 s together)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("kubernetes", "hvac", "questionary", "prompt_toolkit", "portforward", "tabulate")
+
+PROBE = """
+import json, sys
+from kubectl_jxsecret import cli
+try:
+    cli.main(["kubectl-jxsecret", *ARGS])
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"],
+    ["version"],
+    ["version", "-o", "json"],
+    ["version", "-h"],
+    ["__complete", ""],
+    ["__complete", "version", "--"],
+    ["__complete", "version", "-o", ""],
+])
+def test_fast_path_imports_nothing_heavy(args):
+    code = PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported = json.loads(result.stderr.strip().splitlines()[-1])
+    assert imported == []
