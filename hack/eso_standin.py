@@ -13,6 +13,7 @@ It follows ESO's documented contract for Vault/OpenBao stores, which is all the 
 * `status.refreshTime`, `status.binding.name`, `status.syncedResourceVersion`
   ("<generation>-<hash of labels and annotations>", so a changed `force-sync` annotation re-syncs);
 * `spec.refreshInterval` (Go duration; "0s" = sync once), `data[]` and `dataFrom[].extract`;
+* stores with a `spec.controller` class are left alone (no status), as another ESO instance owns them;
 * store `provider.vault` and `provider.openBao`: KV v1/v2 path built as ESO's buildPath does,
   `property` selects a field, no property = the whole secret as JSON, token from `auth.tokenSecretRef`.
   Every in-cluster Vault address maps to the testbed's OpenBao (JXSECRET_STANDIN_VAULT_ADDR).
@@ -51,6 +52,10 @@ ERROR_RETRY_SECONDS = 3  # ESO requeues failures with backoff; a short constant 
 
 class SyncError(Exception):
     """A per-ExternalSecret failure: reported in status and an Event, never fatal."""
+
+
+class NotOurs(Exception):
+    """The store names another controller class (spec.controller): ESO leaves such objects alone."""
 
 
 def now():
@@ -196,6 +201,8 @@ class Reconciler:
         target = (spec.get("target") or {}).get("name") or name
         try:
             values = self.fetch_eso(ns, spec)
+        except NotOurs:
+            return
         except SyncError as e:
             self.failed_at[key] = time.monotonic()
             previous = self.ready_condition(obj.get("status") or {}) or {}
@@ -241,6 +248,8 @@ class Reconciler:
             if e.status == 404:
                 raise SyncError(f'could not get store: {kind} "{name}" not found') from e
             raise
+        if (obj.get("spec") or {}).get("controller"):
+            raise NotOurs()  # ESO's controller class: another ESO instance owns this store
         provider = (obj.get("spec") or {}).get("provider") or {}
         vault = provider.get("vault") or provider.get("openBao")
         if vault is None:

@@ -6,7 +6,6 @@ are imported when their command runs.
 """
 
 import argparse
-import enum
 import importlib
 import os
 import sys
@@ -14,17 +13,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import __version__
-from .errors import JxSecretError, UsageError
+from .errors import ExitStatus, JxSecretError, UsageError
 
 PROG = "kubectl jxsecret"
-
-
-class ExitStatus(enum.IntEnum):
-    OK = 0
-    ERROR = 1  # a failure we explain in one line
-    USAGE = 2  # the command line is wrong
-    NOT_POPULATED = 3  # verify/wait: some ExternalSecret is not populated
-    INTERRUPTED = 130  # Ctrl-C
 
 
 @dataclass
@@ -64,6 +55,30 @@ class Command:
 
 COMMANDS = [
     Command(
+        name="verify", module="verify", aliases=("get",),
+        help="show which ExternalSecrets are populated and which keys are missing",
+        description="List every ExternalSecret (ESO external-secrets.io v1/v1beta1 and the legacy\n"
+                    "kubernetes-client.io/v1), whether its Secret has every key with a value, and the\n"
+                    "operator's reason when it has not. All namespaces unless -n is given.\n\n"
+                    "Exit status: 0 all populated, 3 some not populated, 1 something could not be read.",
+        examples="kubectl jxsecret verify\n"
+                 "  kubectl jxsecret verify -n jx -f lighthouse\n"
+                 "  kubectl jxsecret verify -o wide\n"
+                 "  kubectl jxsecret verify -o json | jq '.[] | select(.populated | not)'",
+        output_formats=("table", "wide", "json", "yaml", "name"),
+    ),
+    Command(
+        name="wait", module="wait",
+        help="wait until the selected ExternalSecrets are populated",
+        description="Poll until every selected ExternalSecret is populated, printing each change.\n"
+                    "On timeout, list what is still missing and why.\n\n"
+                    "Exit status: 0 all populated, 3 timed out with some not populated, 1 error.",
+        examples="kubectl jxsecret wait --timeout 10m\n"
+                 "  kubectl jxsecret wait -n jx --mandatory\n"
+                 "  kubectl jxsecret wait -f lighthouse --poll 5s",
+        output_formats=(),
+    ),
+    Command(
         name="version", module="version", kube_flags=False,
         help="print the plugin version",
         description="Print the version of kubectl-jxsecret and of the Python that runs it.",
@@ -102,7 +117,8 @@ def add_kube_flags(parser: argparse.ArgumentParser, output_formats) -> None:
     g.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
     g.add_argument("--request-timeout", metavar="DURATION", default="30s",
                    help="how long to wait for one API request, e.g. 10s, 1m (default: 30s; 0 = no limit)")
-    add_output_flag(parser, output_formats)
+    if output_formats:
+        add_output_flag(parser, output_formats)
 
 
 def add_output_flag(parser: argparse.ArgumentParser, output_formats) -> None:

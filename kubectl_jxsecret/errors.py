@@ -4,6 +4,16 @@ Messages are single lines that name the thing and the fix. They never contain
 secret values: callers pass names, paths and keys, never data.
 """
 
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    ERROR = 1  # a failure we explain in one line
+    USAGE = 2  # the command line is wrong
+    NOT_POPULATED = 3  # verify/wait: some ExternalSecret is not populated
+    INTERRUPTED = 130  # Ctrl-C
+
 
 class JxSecretError(Exception):
     """Any failure we expect and explain: printed as `error: <message>`, exit 1."""

@@ -2,10 +2,12 @@
 once per test session (reused if already running) and is never mocked or skipped: if it cannot
 start, the tests that need it fail with the step and the log that broke."""
 
+import json
 import os
 import secrets
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,47 @@ class Testbed:
 
     def kubectl(self, *args, **kw):
         return self.run("kubectl", *args, **kw)
+
+    def apply(self, *objects):
+        """kubectl apply of plain dicts."""
+        self.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+
+    def get(self, *args):
+        return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def jxsecret(self, *args, check=False, kubeconfig=None, **extra_env):
+        """`kubectl jxsecret ...` through real kubectl plugin dispatch."""
+        env = {"KUBECONFIG": kubeconfig} if kubeconfig else {}
+        return self.run("kubectl", "jxsecret", *args, check=check, **env, **extra_env)
+
+    def ready(self, namespace, name, resource="externalsecrets.external-secrets.io"):
+        """The Ready condition's status once the operator has written one, else None."""
+        status = self.get(resource, name, "-n", namespace).get("status") or {}
+        if "status" in status:  # legacy KES
+            return "True" if status["status"] == "SUCCESS" else "False"
+        ready = [c for c in status.get("conditions") or [] if c["type"] == "Ready"]
+        return ready[0]["status"] if ready else None
+
+    @staticmethod
+    def wait_until(check, timeout=30, interval=0.2):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"condition not met within {timeout}s")
+
+    def audit_mark(self):
+        """A position in the API audit log; `requests_since` counts what came after it."""
+        return os.path.getsize(self.audit_log)
+
+    def requests_since(self, mark, user_agent_prefix="kubectl-jxsecret/"):
+        with open(self.audit_log, "rb") as f:
+            f.seek(mark)
+            events = [json.loads(line) for line in f if line.strip()]
+        return [(e["verb"], e["requestURI"]) for e in events
+                if e.get("userAgent", "").startswith(user_agent_prefix) and e.get("stage") == "ResponseComplete"]
 
     def vault(self):
         import hvac

@@ -29,3 +29,8 @@ def test_kubectl_completion_calls_our_completer(testbed):
     assert "version\tprint the plugin version" in lines
     assert lines[-1] == ":4"
     assert "About to call:" in result.stderr and "kubectl_complete-jxsecret" in result.stderr
+
+
+def test_namespace_completion_asks_the_live_cluster(testbed):
+    lines = testbed.kubectl("__complete", "jxsecret", "verify", "-n", "jx-").stdout.splitlines()
+    assert lines == ["jx-production", "jx-staging", "jx-vault", ":4"]

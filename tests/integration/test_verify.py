@@ -1,0 +1,291 @@
+"""verify and wait against the real testbed: every state, every API version, RBAC, request counts."""
+
+import json
+import secrets
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+STORE = {"kind": "ClusterSecretStore", "name": "vault"}
+
+
+def es(name, ns, keys, path, api_version="external-secrets.io/v1", store=STORE, **spec):
+    return {"apiVersion": api_version, "kind": "ExternalSecret", "metadata": {"name": name, "namespace": ns},
+            "spec": {"secretStoreRef": store, "refreshInterval": "1h",
+                     "data": [{"secretKey": k, "remoteRef": {"key": path, "property": k}} for k in keys], **spec}}
+
+
+def kes(name, ns, keys, path):
+    return {"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret", "metadata": {"name": name, "namespace": ns},
+            "spec": {"backendType": "vault", "data": [{"name": k, "key": f"secret/data/{path}", "property": k}
+                                                      for k in keys]}}
+
+
+@pytest.fixture(scope="module")
+def states(testbed):
+    """One namespace holding an ExternalSecret in each state, over each API version."""
+    ns = f"t-states-{secrets.token_hex(3)}"
+    testbed.kubectl("create", "namespace", ns)
+    kv = testbed.vault().secrets.kv.v2
+    kv.create_or_update_secret(f"tests/{ns}/full", secret={"username": "u", "password": "p"}, mount_point="secret")
+    kv.create_or_update_secret(f"tests/{ns}/empty", secret={"username": "u", "password": ""}, mount_point="secret")
+    other = f"other-controller-{ns}"
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": other},
+                   "spec": {"controller": "another-eso", "provider": {"vault": {
+                       "server": "http://vault.jx-vault:8200", "path": "secret", "version": "v2",
+                       "auth": {"tokenSecretRef": {"name": "vault-unseal-keys", "key": "vault-root",
+                                                   "namespace": "jx-vault"}}}}}})
+    keys = ["username", "password"]
+    testbed.apply(
+        es("populated", ns, keys, f"tests/{ns}/full"),
+        es("keys-missing", ns, keys, f"tests/{ns}/empty"),
+        es("secret-missing", ns, keys, f"tests/{ns}/full", refreshInterval="0s"),
+        es("sync-error", ns, keys, f"tests/{ns}/absent"),
+        es("unknown", ns, keys, f"tests/{ns}/full", store={"kind": "ClusterSecretStore", "name": other}),
+        es("beta", ns, keys, f"tests/{ns}/full", api_version="external-secrets.io/v1beta1"),
+        es("renamed", ns, keys, f"tests/{ns}/full", target={"name": "renamed-target"}),
+        kes("legacy", ns, keys, f"tests/{ns}/full"),
+        kes("legacy-error", ns, ["username", "token"], f"tests/{ns}/full"),
+    )
+    for name in ("populated", "keys-missing", "secret-missing", "sync-error", "beta", "renamed"):
+        testbed.wait_until(lambda: testbed.ready(ns, name))
+    for name in ("legacy", "legacy-error"):
+        testbed.wait_until(lambda: testbed.ready(ns, name, "externalsecrets.kubernetes-client.io"))
+    # Someone deleted the Secret; with refreshInterval 0s ESO does not bring it back.
+    testbed.kubectl("delete", "secret", "secret-missing", "-n", ns)
+    testbed.wait_until(lambda: testbed.get("events", "-n", ns, "--field-selector",
+                                           "involvedObject.name=sync-error,type=Warning")["items"])
+    return ns
+
+
+GOLDEN = """\
+NAME            STATUS         MISSING KEYS        REASON
+beta            Populated                          SecretSynced
+keys-missing    KeysMissing    password            SecretSynced
+legacy          Populated                          SUCCESS
+legacy-error    SyncError      username, token     ERROR
+populated       Populated                          SecretSynced
+renamed         Populated                          SecretSynced
+secret-missing  SecretMissing  username, password  SecretSynced
+sync-error      SyncError      username, password  SecretSyncedError
+unknown         Unknown        username, password
+"""
+
+
+def test_golden_table(testbed, states):
+    result = testbed.jxsecret("verify", "-n", states)
+    assert result.returncode == 3
+    assert result.stdout == GOLDEN
+    assert result.stderr == "5 of 9 ExternalSecrets not populated.\n"
+
+
+def test_json_has_the_documented_fields(testbed, states):
+    result = testbed.jxsecret("verify", "-n", states, "-o", "json")
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert result.returncode == 3
+    assert rows["renamed"] == {
+        "namespace": states, "name": "renamed", "apiVersion": "external-secrets.io/v1",
+        "store": "ClusterSecretStore/vault", "secret": "renamed-target", "state": "Populated", "populated": True,
+        "missingKeys": [], "reason": "SecretSynced", "message": "secret synced", "detail": "",
+        "refreshTime": rows["renamed"]["refreshTime"]}
+    assert rows["renamed"]["refreshTime"].endswith("Z")
+    error = rows["sync-error"]
+    assert (error["populated"], error["missingKeys"], error["message"]) == (
+        False, ["username", "password"], "could not get secret data from provider")
+    # ESO's generic message is completed by its Warning event, which names the key and the cause.
+    assert f"tests/{states}/absent" in error["detail"] and "does not exist" in error["detail"]
+    assert rows["legacy-error"]["apiVersion"] == "kubernetes-client.io/v1"
+    assert rows["legacy-error"]["message"] == f"key secret/data/tests/{states}/full has no property token"
+    assert rows["beta"]["apiVersion"] == "external-secrets.io/v1"  # v1beta1 objects, read through v1
+
+
+def test_yaml_and_name_outputs(testbed, states):
+    import yaml
+
+    rows = yaml.safe_load(testbed.jxsecret("verify", "-n", states, "-o", "yaml").stdout)
+    assert [r["name"] for r in rows][:2] == ["beta", "keys-missing"]
+    names = testbed.jxsecret("verify", "-n", states, "-o", "name").stdout.splitlines()
+    assert "externalsecret.external-secrets.io/populated" in names
+    assert "externalsecret.kubernetes-client.io/legacy" in names
+
+
+@pytest.mark.parametrize("args, code, shown", [
+    (["-f", "populated"], 0, ["populated"]),
+    (["-f", "legacy"], 3, ["legacy", "legacy-error"]),
+    (["-f", "no-such-name"], 0, []),
+])
+def test_filter_really_filters_and_sets_the_exit_code(testbed, states, args, code, shown):
+    result = testbed.jxsecret("verify", "-n", states, "-o", "json", *args)
+    assert result.returncode == code
+    assert [r["name"] for r in json.loads(result.stdout)] == shown
+
+
+def test_label_selector(testbed, states):
+    testbed.kubectl("label", "es", "populated", "-n", states, "team=web", "--overwrite")
+    result = testbed.jxsecret("verify", "-n", states, "-l", "team=web", "-o", "name")
+    assert result.stdout == "externalsecret.external-secrets.io/populated\n"
+
+
+def test_empty_scope_says_so(testbed, namespace):
+    result = testbed.jxsecret("verify", "-n", namespace)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == f"No ExternalSecrets found in namespace {namespace}.\n"
+
+
+def test_all_namespaces_by_default(testbed, states):
+    rows = json.loads(testbed.jxsecret("verify", "-o", "json").stdout)
+    assert (states, "populated") in {(r["namespace"], r["name"]) for r in rows}
+    assert len({r["namespace"] for r in rows}) > 1
+
+
+def test_limited_user_sees_what_it_may_and_is_told_what_it_may_not(testbed, states):
+    result = testbed.jxsecret("verify", "-o", "json", kubeconfig=testbed.limited_kubeconfig)
+    assert result.returncode == 1  # something could not be checked
+    assert f"warning: cannot list Secrets in namespace {states}: forbidden" in result.stderr.splitlines()
+    rows = {(r["namespace"], r["name"]): r for r in json.loads(result.stdout)}
+    assert rows[(states, "populated")]["state"] == "Unknown"
+    assert "forbidden" in rows[(states, "populated")]["message"]
+
+
+def test_limited_user_in_a_readable_namespace_gets_a_clean_answer(testbed):
+    name = f"t-{secrets.token_hex(3)}"
+    testbed.vault().secrets.kv.v2.create_or_update_secret(f"tests/{name}", secret={"k": "v"}, mount_point="secret")
+    testbed.apply(es(name, "jx", ["k"], f"tests/{name}"))  # the limited user may read Secrets in jx only
+    testbed.wait_until(lambda: testbed.ready("jx", name))
+    result = testbed.jxsecret("verify", "-n", "jx", "-f", name, "-o", "json", kubeconfig=testbed.limited_kubeconfig)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert [r["state"] for r in json.loads(result.stdout)] == ["Populated"]
+
+
+def test_requests_do_not_grow_with_the_number_of_externalsecrets(testbed):
+    counts = {}
+    for n in (2, 25):
+        ns = f"t-count{n}-{secrets.token_hex(3)}"
+        testbed.kubectl("create", "namespace", ns)
+        testbed.apply(*[es(f"es-{i}", ns, ["k"], f"tests/{ns}/absent-{i}") for i in range(n)])
+        mark = testbed.audit_mark()
+        testbed.jxsecret("verify", "-n", ns)
+        requests = testbed.requests_since(mark)
+        assert not any("/es-" in uri for _, uri in requests), requests  # never one GET per object
+        counts[n] = len(requests)
+    assert counts[2] == counts[25]
+    assert counts[25] <= 6, counts  # discovery, 2 ExternalSecret LISTs, Secrets, maybe Events
+
+
+def test_lists_are_paginated(testbed, namespace):
+    from kubectl_jxsecret.kube import client
+    from kubectl_jxsecret.kube.kubeconfig import load
+
+    testbed.apply(*[es(f"es-{i}", namespace, ["k"], "tests/none") for i in range(5)])
+    kube = client.Kube(load(kubeconfig_flag=testbed.kubeconfig))
+    mark = testbed.audit_mark()
+    old, client.PAGE_SIZE = client.PAGE_SIZE, 2
+    try:
+        names = [o["metadata"]["name"] for o in kube.list(f"/apis/external-secrets.io/v1/namespaces/{namespace}/externalsecrets")]
+    finally:
+        client.PAGE_SIZE = old
+    assert names == [f"es-{i}" for i in range(5)]
+    pages = [uri for _, uri in testbed.requests_since(mark) if "externalsecrets" in uri]
+    assert len(pages) == 3 and all("limit=2" in uri for uri in pages) and "continue=" in pages[-1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--context", "no-such-context"], 'error: context "no-such-context" not found in '),
+    (["--kubeconfig", "/nonexistent/config"], "error: kubeconfig /nonexistent/config (from --kubeconfig) does not exist"),
+    (["--request-timeout", "soon"], 'error: invalid value "soon" for --request-timeout'),
+])
+def test_bad_input_is_one_line(testbed, args, message):
+    result = testbed.jxsecret("verify", *args)
+    assert result.returncode in (1, 2)
+    assert result.stderr.startswith(message) and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") <= 2
+
+
+def test_unreachable_api_server(testbed, tmp_path):
+    import yaml
+
+    config = yaml.safe_load(open(testbed.kubeconfig))
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(config))
+    result = testbed.jxsecret("verify", "--kubeconfig", str(path))
+    assert result.returncode == 1
+    assert result.stderr == ('error: cannot reach the API server https://127.0.0.1:1 (context "testbed"): '
+                             "connection refused: check that the cluster is up and the context is right\n")
+
+
+def set_served(testbed, crd, served):
+    patch = [{"op": "replace", "path": f"/spec/versions/{i}/served", "value": s} for i, s in enumerate(served)]
+    testbed.kubectl("patch", "crd", crd, "--type=json", "-p", json.dumps(patch))
+
+
+def test_discovery_falls_back_to_v1beta1_then_reports_no_api(testbed, states):
+    eso, kes = "externalsecrets.external-secrets.io", "externalsecrets.kubernetes-client.io"
+    try:
+        set_served(testbed, eso, [False, True])  # an older ESO: ExternalSecret only as v1beta1
+        rows = testbed.wait_until(lambda: [r for r in json.loads(
+            testbed.jxsecret("verify", "-n", states, "-o", "json").stdout) if r["name"] == "populated"
+            and r["apiVersion"] == "external-secrets.io/v1beta1"])
+        assert rows[0]["state"] == "Populated"
+        set_served(testbed, eso, [False, False])
+        set_served(testbed, kes, [False])
+
+        def no_api():
+            result = testbed.jxsecret("verify")
+            return result if result.returncode == 1 else None
+
+        result = testbed.wait_until(no_api)
+        assert result.stderr == ('error: no ExternalSecret API in context "testbed": the External Secrets Operator '
+                                 "CRDs (external-secrets.io) are not installed on this cluster\n")
+    finally:
+        set_served(testbed, eso, [True, True])
+        set_served(testbed, kes, [True])
+    testbed.wait_until(lambda: testbed.jxsecret("verify", "-n", states, "-f", "populated").returncode == 0)
+
+
+# ------------------------------------------------------------------------------------------ wait
+
+def test_wait_returns_when_the_value_arrives(testbed, namespace):
+    path = f"tests/{namespace}/late"
+    testbed.apply(es("late", namespace, ["token"], path))
+    testbed.wait_until(lambda: testbed.ready(namespace, "late") == "False")
+    proc = subprocess.Popen(["kubectl", "jxsecret", "wait", "-n", namespace, "--timeout", "60s", "--poll", "500ms"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=testbed.env())
+    try:
+        first = proc.stdout.readline()
+        assert first == "waiting for 1 of 1 ExternalSecrets:\n"
+        assert proc.stdout.readline().startswith(f"  {namespace}/late: SyncError (missing token): SecretSyncedError")
+        testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"token": "t"}, mount_point="secret")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert out == f"{namespace}/late: Populated\nall 1 ExternalSecrets populated\n"
+
+
+def test_wait_times_out_with_what_is_missing_and_why(testbed, namespace):
+    testbed.apply(es("never", namespace, ["token"], f"tests/{namespace}/never"))
+    testbed.wait_until(lambda: testbed.ready(namespace, "never") == "False")
+    started = time.monotonic()
+    result = testbed.jxsecret("wait", "-n", namespace, "--timeout", "2s", "--poll", "500ms")
+    assert time.monotonic() - started < 20
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: timed out after 2s; 1 ExternalSecrets not populated:"
+    assert lines[1].startswith(f"  {namespace}/never: SyncError (missing token): SecretSyncedError: "
+                               "could not get secret data from provider: error processing spec.data[0]")
+
+
+def test_wait_mandatory_only(testbed, namespace):
+    must = es("must", namespace, ["k"], f"tests/{namespace}/none")
+    must["metadata"]["annotations"] = {"secret.jenkins-x.io/schema-object": '{"mandatory": true}'}
+    testbed.vault().secrets.kv.v2.create_or_update_secret(f"tests/{namespace}/ok", secret={"k": "v"},
+                                                          mount_point="secret")
+    must["spec"]["data"][0]["remoteRef"]["key"] = f"tests/{namespace}/ok"
+    testbed.apply(must, es("optional", namespace, ["k"], f"tests/{namespace}/none"))
+    testbed.wait_until(lambda: testbed.ready(namespace, "optional") == "False")
+    result = testbed.jxsecret("wait", "-n", namespace, "--mandatory", "--timeout", "20s", "--poll", "500ms")
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "all 1 ExternalSecrets populated")
