@@ -132,3 +132,63 @@ def test_eso_standin_reports_a_missing_key_like_eso(testbed, namespace):
     assert condition["message"] == "could not get secret data from provider"
     missing = testbed.kubectl("get", "secret", "nothing", "-n", namespace, check=False)
     assert "NotFound" in missing.stderr
+
+
+def run_testbed(*args, state_dir=None, **env):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    environ = dict(os.environ, **env)
+    if state_dir:
+        environ["JXSECRET_TESTBED_DIR"] = str(state_dir)
+    return subprocess.run([sys.executable, str(repo / "hack" / "testbed"), *args], capture_output=True, text=True,
+                          env=environ, timeout=300)
+
+
+def test_status_and_env_describe_the_running_testbed(testbed):
+    status = run_testbed("status")
+    assert status.returncode == 0, status.stdout
+    lines = status.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["etcd", "kube-apiserver", "openbao", "kwok", "eso-standin"]
+    assert all(line.split()[-2:] == ["running", "healthy"] for line in lines)
+    env = run_testbed("env")
+    assert f"export KUBECONFIG={testbed.kubeconfig}" in env.stdout.splitlines()
+
+
+def test_up_is_idempotent_and_down_stops_only_its_own_processes(testbed, tmp_path):
+    import os
+
+    state = tmp_path / "second"
+    first = run_testbed("up", state_dir=state)
+    assert first.returncode == 0, first.stderr
+    again = run_testbed("up", state_dir=state)
+    assert again.returncode == 0 and "already up" in again.stderr
+    assert again.stdout == first.stdout  # same ports, same processes
+    pids = json.loads((state / "state.json").read_text())["pids"]
+    down = run_testbed("down", state_dir=state)
+    assert down.returncode == 0
+    for pid in pids.values():
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert not state.exists()
+    assert run_testbed("status").returncode == 0  # the session's testbed is untouched
+    assert run_testbed("env", state_dir=state).returncode == 1
+
+
+def test_prebuilt_binaries_directory_skips_the_build(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    script = repo / "hack" / "build-binaries.sh"
+    built = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=True).stdout.strip()
+    assets = Path(built.splitlines()[-1])
+    ok = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin",
+                        "KUBEBUILDER_ASSETS": str(assets)})
+    assert ok.returncode == 0 and ok.stdout.strip() == str(assets)  # no Go needed on PATH
+    empty = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin", "KUBEBUILDER_ASSETS": str(tmp_path)})
+    assert empty.returncode == 1
+    assert empty.stderr == f"build: KUBEBUILDER_ASSETS={tmp_path} has no executable kube-apiserver\n"
