@@ -162,13 +162,15 @@ def test_up_is_idempotent_and_down_stops_only_its_own_processes(testbed, tmp_pat
     import os
 
     state = tmp_path / "second"
-    first = run_testbed("up", state_dir=state)
-    assert first.returncode == 0, first.stderr
-    again = run_testbed("up", state_dir=state)
-    assert again.returncode == 0 and "already up" in again.stderr
-    assert again.stdout == first.stdout  # same ports, same processes
-    pids = json.loads((state / "state.json").read_text())["pids"]
-    down = run_testbed("down", state_dir=state)
+    try:
+        first = run_testbed("up", state_dir=state)
+        assert first.returncode == 0, first.stderr
+        again = run_testbed("up", state_dir=state)
+        assert again.returncode == 0 and "already up" in again.stderr
+        assert again.stdout == first.stdout  # same ports, same processes
+        pids = json.loads((state / "state.json").read_text())["pids"]
+    finally:
+        down = run_testbed("down", state_dir=state)
     assert down.returncode == 0
     for pid in pids.values():
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
