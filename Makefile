@@ -33,6 +33,10 @@ test: venv
 unit: venv
 	$(PY) -m pytest tests/unit
 
+## bench: verify scaling (10..5000 ExternalSecrets) on its own testbed (.testbed-bench), torn down afterwards
+bench: venv
+	$(PY) bench/verify_scaling.py
+
 testbed-up: venv
 	$(PY) hack/testbed up
 

@@ -47,7 +47,10 @@ ESO = ("external-secrets.io", "v1", "externalsecrets")
 KES = ("kubernetes-client.io", "v1", "externalsecrets")
 VAULT_ADDR = os.environ["JXSECRET_STANDIN_VAULT_ADDR"]
 USER_AGENT = "eso-standin"
-ERROR_RETRY_SECONDS = 3  # ESO requeues failures with backoff; a short constant keeps tests quick
+# ESO requeues failures with exponential backoff; ours starts at 3 s and stops doubling at 30 s,
+# so a value written to OpenBao shows up within seconds in tests, and thousands of failing
+# ExternalSecrets (benchmarks) do not turn into a storm of store and Vault reads.
+ERROR_RETRY_FIRST, ERROR_RETRY_MAX = 3.0, 30.0
 
 
 class SyncError(Exception):
@@ -90,7 +93,8 @@ class Reconciler:
         self.queue = queue.Queue()
         self.pending = set()  # keys in the queue: the refresh timer must not pile up duplicates
         self.cache = {}  # (api, ns, name) -> object, kept current by the watches
-        self.failed_at = {}  # key -> monotonic time of the last failed sync
+        self.failed_at = {}  # key -> (monotonic time of the last failed sync, delay before the next try)
+        self.not_ours = {}  # key -> syncedResourceVersion seen when its store named another controller
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------ watches and queue
@@ -163,7 +167,7 @@ class Reconciler:
                 if key[0] == ESO:
                     self.reconcile_eso(key, obj)
                 else:
-                    self.reconcile_kes(obj)
+                    self.reconcile_kes(key, obj)
             except ApiException as e:
                 if e.status not in (404, 409):  # deleted meanwhile / stale object: the watch brings news
                     print(f"eso-standin: {key[1]}/{key[2]}: {e.status} {e.reason}", file=sys.stderr, flush=True)
@@ -178,7 +182,8 @@ class Reconciler:
             return True  # new spec, labels or annotations (force-sync)
         ready = self.ready_condition(status)
         if ready and ready.get("status") != "True":
-            return time.monotonic() - self.failed_at.get(key, 0) >= ERROR_RETRY_SECONDS
+            failed, delay = self.failed_at.get(key, (0, 0))
+            return time.monotonic() - failed >= delay
         if not status.get("refreshTime"):
             return True
         interval = parse_duration((obj.get("spec") or {}).get("refreshInterval"))
@@ -195,16 +200,18 @@ class Reconciler:
     def reconcile_eso(self, key, obj):
         meta, spec = obj["metadata"], obj.get("spec") or {}
         version_key = synced_resource_version(meta)
-        if not self.due(key, obj, version_key):
+        if self.not_ours.get(key) == version_key or not self.due(key, obj, version_key):
             return
         ns, name = meta["namespace"], meta["name"]
         target = (spec.get("target") or {}).get("name") or name
         try:
             values = self.fetch_eso(ns, spec)
         except NotOurs:
+            self.not_ours[key] = version_key  # until its spec, labels or annotations change
             return
         except SyncError as e:
-            self.failed_at[key] = time.monotonic()
+            delay = self.failed_at.get(key, (0, ERROR_RETRY_FIRST / 2))[1]
+            self.failed_at[key] = (time.monotonic(), min(delay * 2, ERROR_RETRY_MAX))
             previous = self.ready_condition(obj.get("status") or {}) or {}
             if previous.get("status") != "False" or (obj.get("status") or {}).get("syncedResourceVersion") != version_key:
                 self.event(obj, "Warning", "UpdateFailed", str(e))  # once per failure, not per retry
@@ -337,11 +344,13 @@ class Reconciler:
 
     # ------------------------------------------------------------ legacy KES
 
-    def reconcile_kes(self, obj):
+    def reconcile_kes(self, key, obj):
         meta, spec = obj["metadata"], obj.get("spec") or {}
         status = obj.get("status") or {}
-        if status.get("observedGeneration") == meta.get("generation") and status.get("status") == "SUCCESS":
-            return
+        if status.get("observedGeneration") == meta.get("generation"):
+            failed, delay = self.failed_at.get(key, (0, 0))
+            if status.get("status") == "SUCCESS" or time.monotonic() - failed < delay:
+                return
         token = base64.b64decode(self.core.read_namespaced_secret("vault-unseal-keys", "jx-vault")
                                  .data["vault-root"]).decode()
         store = {"path": None, "version": "v2", "token": token}
@@ -354,10 +363,13 @@ class Reconciler:
                     raise SyncError(f"key {entry.get('key')} has no property {prop}")
                 values[entry["name"]] = secret[prop] if prop else json.dumps(secret)
         except SyncError as e:
+            delay = self.failed_at.get(key, (0, ERROR_RETRY_FIRST / 2))[1]
+            self.failed_at[key] = (time.monotonic(), min(delay * 2, ERROR_RETRY_MAX))
             new_status = {"status": f"ERROR, {e}", "observedGeneration": meta.get("generation"),
                           "lastSync": rfc3339(now())}
         else:
             self.write_secret(obj, meta["namespace"], meta["name"], values, {})
+            self.failed_at.pop(key, None)
             new_status = {"status": "SUCCESS", "observedGeneration": meta.get("generation"),
                           "lastSync": rfc3339(now())}
         if {k: status.get(k) for k in ("status", "observedGeneration")} != \

@@ -1,9 +1,8 @@
-"""A thin REST layer over the kubernetes client's ApiClient.
+"""A thin REST layer: JSON in, dicts out, over the transport the kubeconfig user needs.
 
-We use the client for what is hard to get right (TLS, exec and auth-provider plugins, token
-refresh) and skip its generated API classes and pydantic models: `CoreV1Api` alone costs ~0.7 s
-to import, and JSON straight into dicts is what the model wants anyway. Every failure becomes a
-one-line KubeError that names the server, the context and, where it can, the fix.
+No generated API classes or pydantic models (`CoreV1Api` alone costs ~0.7 s to import); the
+kubernetes client is only loaded for exec/auth-provider users (see transport.py). Every failure
+becomes a one-line KubeError that names the server, the context and, where it can, the fix.
 """
 
 import json
@@ -21,21 +20,15 @@ PAGE_SIZE = 500  # kubectl's chunk size: bounded memory whatever the object coun
 
 class Kube:
     def __init__(self, kc: Kubeconfig, request_timeout: float = 30.0):
-        # ~0.25 s: imported only by commands that talk to a cluster.
-        from kubernetes.config import ConfigException, new_client_from_config_dict
+        from .transport import transport_for
 
         self.kubeconfig = kc
         self.context = kc.context
         self.server = kc.cluster().get("server", "")
+        if not self.server:
+            raise ConfigError(f'context "{kc.context}" has a cluster without a server: fix the kubeconfig')
         self.timeout = request_timeout or None
-        try:
-            # Our merged dict and context, so the client cannot pick another current-context than
-            # kubectl would; persist_config=False so refreshed tokens are never written back.
-            self.api = new_client_from_config_dict(config_dict=kc.merged, context=kc.context, persist_config=False)
-        except (ConfigException, ValueError, OSError) as e:
-            raise ConfigError(f'context "{kc.context}": {first_line(e)}: fix the kubeconfig') from None
-        self.api.user_agent = USER_AGENT
-        self.api.configuration.connection_pool_maxsize = 8  # verify lists namespaces in parallel
+        self.transport = transport_for(kc)
 
     def get(self, path: str, query: dict | None = None, accept: str = "application/json") -> dict:
         return self.request("GET", path, query, accept=accept)
@@ -44,23 +37,19 @@ class Kube:
                 content_type: str = "application/json", accept: str = "application/json") -> dict:
         import urllib3
 
-        url = self.api.configuration.host + path
+        url = self.transport.host + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
         headers = {"Accept": accept, "User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Type"] = content_type
-        # update_params_for_auth refreshes expiring tokens (exec plugins) before each request.
-        self.api.update_params_for_auth(headers, None, ["BearerToken"], path, method, body)
         try:
-            response = self.api.rest_client.request(method, url, headers=headers, body=body,
-                                                    _request_timeout=self.timeout)
-            data = response.read()
+            status, data = self.transport.request(method, url, headers, body, self.timeout)
         except urllib3.exceptions.HTTPError as e:
             raise KubeError(f"cannot reach the API server {self.server} (context \"{self.context}\"): "
                             f"{connection_reason(e)}: check that the cluster is up and the context is right") from None
-        if not 200 <= response.status < 300:
-            raise api_error(response.status, data, method, path, self.context)
+        if not 200 <= status < 300:
+            raise api_error(status, data, method, path, self.context)
         return json.loads(data) if data else {}
 
     def served_resources(self, groups: tuple[str, ...]) -> dict[tuple[str, str], set[str]]:

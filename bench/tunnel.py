@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Time from command start to the first successful Vault request through a tunnel:
+`kubectl jxsecret vault portforward` beside `kubectl port-forward`, started the same way, in one run.
+
+Runs on its own testbed (.testbed-bench-tunnel), torn down afterwards. Prints a Markdown table and
+writes bench/results/tunnel.json. A benchmark, not a test: it reports, it does not judge.
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+STATE = REPO / ".testbed-bench-tunnel"
+RUNS = 7
+
+
+def testbed(command):
+    env = dict(os.environ, JXSECRET_TESTBED_DIR=str(STATE))
+    return subprocess.run([sys.executable, str(REPO / "hack" / "testbed"), command], env=env, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def first_answer(address, deadline):
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"no answer from {address}")
+
+
+def time_tunnel(cmd, env, parse_address):
+    """Seconds from spawning `cmd` to the first 200 from Vault through the tunnel it opens."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        address = None
+        while address is None:
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{cmd[:3]} exited before printing an address")
+            address = parse_address(line)
+        first_answer(address, started + 30)
+        return time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def ours(line):
+    return line.strip().split("=", 1)[1] if line.startswith("export VAULT_ADDR=") else None
+
+
+def kubectls(line):
+    # "Forwarding from 127.0.0.1:40123 -> 8200"
+    if line.startswith("Forwarding from 127.0.0.1:"):
+        return "http://" + line.split()[2]
+    return None
+
+
+def time_command(cmd, env):
+    started = time.monotonic()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    return time.monotonic() - started
+
+
+def main():
+    exports = dict(line[len("export "):].split("=", 1) for line in testbed("up").splitlines()
+                   if line.startswith("export "))
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "KUBECONFIG"))}
+        env.update(KUBECONFIG=exports["KUBECONFIG"], PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", HOME="/nonexistent")
+        results = {"ours": [], "kubectl": [], "wait_tunnelled": [], "wait_direct": []}
+        for _ in range(RUNS):  # interleaved, so drift hits both alike
+            results["ours"].append(time_tunnel(["kubectl", "jxsecret", "vault", "portforward", "--port", "0"], env, ours))
+            results["kubectl"].append(time_tunnel(["kubectl", "port-forward", "-n", "jx-vault", "pod/vault-0", ":8200"],
+                                                  env, kubectls))
+            results["wait_tunnelled"].append(time_command(["kubectl", "jxsecret", "vault", "wait"], env))
+            results["wait_direct"].append(time_command(["kubectl", "jxsecret", "vault", "wait"],
+                                                       dict(env, VAULT_ADDR=exports["VAULT_ADDR"], VAULT_TOKEN="root")))
+    finally:
+        testbed("down")
+    median = {k: statistics.median(v) for k, v in results.items()}
+    report = {
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "runs": RUNS},
+        "median_seconds": median, "all_seconds": results,
+        "ratio_ours_to_kubectl": median["ours"] / median["kubectl"],
+        "tunnel_overhead_in_vault_wait": median["wait_tunnelled"] - median["wait_direct"],
+    }
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tunnel.json").write_text(json.dumps(report, indent=2))
+    print(f"| start to first Vault answer (median of {RUNS}) | seconds |\n|---|---|")
+    print(f"| `kubectl jxsecret vault portforward --port 0` | {median['ours']:.3f} |")
+    print(f"| `kubectl port-forward pod/vault-0 :8200` | {median['kubectl']:.3f} |")
+    print(f"| ratio ours / kubectl | {report['ratio_ours_to_kubectl']:.2f} |")
+    print(f"| `vault wait`, in-cluster address (discovery + automatic tunnel) | {median['wait_tunnelled']:.3f} |")
+    print(f"| `vault wait`, direct VAULT_ADDR | {median['wait_direct']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

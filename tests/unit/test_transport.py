@@ -1,0 +1,30 @@
+"""Which kubeconfig users take the light transport, and the headers they send."""
+
+import pytest
+
+from kubectl_jxsecret.errors import ConfigError
+from kubectl_jxsecret.kube.transport import auth_header, needs_kubernetes_client
+
+
+@pytest.mark.parametrize("cluster, user, heavy", [
+    ({"server": "https://x"}, {"client-certificate-data": "x", "client-key-data": "y"}, False),
+    ({"server": "https://x"}, {"token": "t"}, False),
+    ({"server": "https://x"}, {"tokenFile": "/t"}, False),
+    ({"server": "https://x"}, {}, False),
+    ({"server": "https://x"}, {"exec": {"command": "aws"}}, True),
+    ({"server": "https://x"}, {"auth-provider": {"name": "oidc"}}, True),
+    ({"server": "https://x", "proxy-url": "http://proxy:3128"}, {"token": "t"}, True),
+])
+def test_needs_kubernetes_client(cluster, user, heavy):
+    assert needs_kubernetes_client(cluster, user) is heavy
+
+
+def test_auth_headers(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    assert auth_header({"token": "t"}) == "Bearer t"
+    assert auth_header({"tokenFile": str(token_file)}) == "Bearer from-file"
+    assert auth_header({"username": "u", "password": "p"}) == "Basic dTpw"
+    assert auth_header({}) is None
+    with pytest.raises(ConfigError, match="cannot read the token file /nonexistent"):
+        auth_header({"tokenFile": "/nonexistent"})
