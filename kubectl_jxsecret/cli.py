@@ -10,10 +10,8 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable
 
-from . import __version__
-from .errors import ExitStatus, JxSecretError, UsageError
+from .errors import ExitStatus, JxSecretError, UsageError, first_line
 
 PROG = "kubectl jxsecret"
 
@@ -91,7 +89,6 @@ COMMANDS = [
         help="print the plugin version",
         description="Print the version of kubectl-jxsecret and of the Python that runs it.",
         examples="kubectl jxsecret version\n  kubectl jxsecret version -o json",
-        output_formats=("table", "json", "yaml"),
     ),
 ]
 
@@ -99,8 +96,11 @@ ROOT_EXAMPLES = """\
   # Is every secret populated? (all namespaces)
   kubectl jxsecret verify
 
-  # The version of this plugin
-  kubectl jxsecret version
+  # Wait until the mandatory Jenkins X secrets of namespace jx are populated
+  kubectl jxsecret wait -n jx --mandatory
+
+  # A tunnel to the in-cluster Vault, and the exports to use it
+  kubectl jxsecret vault portforward
 """
 
 
@@ -184,7 +184,8 @@ def main(argv=None, env: Environment | None = None) -> int:
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         # `kubectl jxsecret verify | head`: the reader left; not an error worth a traceback.
-        sys.stdout = None
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitStatus.OK
     except JxSecretError as e:
         if debug:
@@ -213,11 +214,6 @@ def dispatch(args, env) -> int:
 def run_completion(args, env) -> int:
     from . import completion
     return completion.main(args, env)
-
-
-def first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 if __name__ == "__main__":

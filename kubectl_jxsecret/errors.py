@@ -41,3 +41,9 @@ class KubeError(JxSecretError):
 
 class StoreError(JxSecretError):
     """The secret store (Vault/OpenBao, ...) refused or failed a request."""
+
+
+def first_line(error) -> str:
+    """The first line of an error (or of any text): library errors often carry chains and dumps."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

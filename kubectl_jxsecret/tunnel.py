@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from .errors import JxSecretError, KubeError
+from .errors import JxSecretError, KubeError, first_line
 from .kube.kubeconfig import flatten, write_private
 
 
@@ -153,7 +153,7 @@ class Tunnel:
         except (RuntimeError, ValueError) as e:
             self.close()
             raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: "
-                              f"{str(e).strip().splitlines()[0]}") from None
+                              f"{first_line(e)}") from None
         self.port = self._forwarder.from_port
 
     def close(self):

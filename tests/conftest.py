@@ -15,8 +15,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-# Variables from the developer's shell that would point our tools elsewhere.
-STRAY = ("KUBECONFIG", "VAULT_", "BAO_", "KUBECTL_", "NO_COLOR")
+# Variables from the developer's shell that would point our tools elsewhere (or hide missing flushes).
+STRAY = ("KUBECONFIG", "VAULT_", "BAO_", "KUBECTL_", "NO_COLOR", "PYTHONUNBUFFERED")
 
 
 @dataclass

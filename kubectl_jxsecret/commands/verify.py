@@ -15,7 +15,6 @@ from ..errors import ExitStatus, KubeError
 from ..model.externalsecret import ESO_GROUP, KES_GROUP, Api, ExternalSecret, pick_apis
 from ..model.status import State, Verdict, evaluate, secret_summary
 
-FORMATS = ("table", "wide", "json", "yaml", "name")
 # Above this many namespaces one cluster-wide Secret LIST is cheaper than one LIST per namespace.
 PER_NAMESPACE_MAX = 16
 STATE_STYLE = {State.POPULATED: "good", State.SYNC_ERROR: "bad", State.SECRET_MISSING: "bad",
@@ -143,32 +142,36 @@ def stamp(raw: dict, api: Api) -> dict:
 
 def list_secrets(kube, namespaces, cluster_wide, report):
     """((namespace, name) -> key summary, namespace -> why its Secrets could not be read)."""
-    summaries, unreadable = {}, {}
+    unreadable = {}
 
-    def add(items):
-        for s in items:
+    def summarise(secrets, wanted=None):
+        """Keep key names and emptiness only, page by page: values are never held on to."""
+        summaries = {}
+        for s in secrets:
             meta = s.get("metadata") or {}
-            summaries[(meta.get("namespace"), meta.get("name"))] = secret_summary(s)
+            if wanted is None or meta.get("namespace") in wanted:
+                summaries[(meta.get("namespace"), meta.get("name"))] = secret_summary(s)
+        return summaries
 
     if cluster_wide and len(namespaces) > PER_NAMESPACE_MAX:
         try:
-            add(s for s in kube.list("/api/v1/secrets") if (s.get("metadata") or {}).get("namespace") in set(namespaces))
-            return summaries, unreadable
+            return summarise(kube.list("/api/v1/secrets"), set(namespaces)), unreadable
         except KubeError as e:
             if e.status != 403:
                 raise  # forbidden cluster-wide: per namespace below tells which ones we may read
 
     def one(ns):
         try:
-            return ns, list(kube.list(f"/api/v1/namespaces/{ns}/secrets")), None
+            return ns, summarise(kube.list(f"/api/v1/namespaces/{ns}/secrets")), None
         except KubeError as e:
             if e.status != 403:
                 raise
-            return ns, [], f"cannot list Secrets in namespace {ns}: forbidden"
+            return ns, {}, f"cannot list Secrets in namespace {ns}: forbidden"
 
+    summaries = {}
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for ns, items, problem in pool.map(one, namespaces):
-            add(items)
+        for ns, found, problem in pool.map(one, namespaces):
+            summaries.update(found)
             if problem:
                 unreadable[ns] = problem
                 report.warnings.append(problem)

@@ -29,7 +29,7 @@ def describe(v: Verdict) -> str:
     return f"{text}: {why}" if why and not v.populated else text
 
 
-def run(args, env, clock=time.monotonic, sleep=time.sleep) -> int:
+def run(args, env) -> int:
     from ..kube.client import connect
 
     timeout = parse_duration(args.timeout, "--timeout")
@@ -37,7 +37,7 @@ def run(args, env, clock=time.monotonic, sleep=time.sleep) -> int:
     kube = connect(args)
     selection = Selection.from_args(args, mandatory_only=args.mandatory)
     apis = discover(kube)
-    deadline = clock() + timeout
+    deadline = time.monotonic() + timeout
     previous: dict = {}
     shown_warnings: set = set()
     while True:
@@ -57,11 +57,11 @@ def run(args, env, clock=time.monotonic, sleep=time.sleep) -> int:
             announce(previous, current, env)
             previous = current
             if not report.warnings and all(v.populated for v in verdicts):
-                print(f"all {len(verdicts)} ExternalSecrets populated", file=env.stdout)
+                print(f"all {len(verdicts)} ExternalSecrets populated", file=env.stdout, flush=True)
                 return ExitStatus.OK
-        if clock() >= deadline:
+        if time.monotonic() >= deadline:
             return timed_out(previous, timeout, env, unreadable=bool(shown_warnings))
-        sleep(min(poll, max(deadline - clock(), 0)))
+        time.sleep(min(poll, max(deadline - time.monotonic(), 0)))
 
 
 def announce(previous: dict, current: dict, env) -> None:
@@ -71,11 +71,12 @@ def announce(previous: dict, current: dict, env) -> None:
             print(f"waiting for {len(waiting)} of {len(current)} ExternalSecrets:", file=env.stdout)
             for v in waiting:
                 print(f"  {describe(v)}", file=env.stdout)
+            env.stdout.flush()  # a log piped to a file or CI must not lag behind
         return
     for key, v in current.items():
         before = previous.get(key)
         if before is None or (before.state, before.missing_keys) != (v.state, v.missing_keys):
-            print(describe(v), file=env.stdout)
+            print(describe(v), file=env.stdout, flush=True)
 
 
 def warn_once(message: str, shown: set, env) -> None:

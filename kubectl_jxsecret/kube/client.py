@@ -10,7 +10,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 from .. import __version__
-from ..errors import ConfigError, KubeError
+from ..errors import ConfigError, KubeError, first_line
 from .kubeconfig import Kubeconfig
 
 USER_AGENT = f"kubectl-jxsecret/{__version__}"
@@ -19,9 +19,10 @@ PAGE_SIZE = 500  # kubectl's chunk size: bounded memory whatever the object coun
 
 
 class Kube:
-    def __init__(self, kc: Kubeconfig, request_timeout: float = 30.0):
+    def __init__(self, kc: Kubeconfig, request_timeout: float = 30.0, user_agent: str = USER_AGENT):
         from .transport import transport_for
 
+        self.user_agent = user_agent  # the API audit log counts requests by it
         self.kubeconfig = kc
         self.context = kc.context
         self.server = kc.cluster().get("server", "")
@@ -40,7 +41,7 @@ class Kube:
         url = self.transport.host + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
-        headers = {"Accept": accept, "User-Agent": USER_AGENT}
+        headers = {"Accept": accept, "User-Agent": self.user_agent}
         if body is not None:
             headers["Content-Type"] = content_type
         try:
@@ -105,10 +106,6 @@ def connection_reason(e: Exception) -> str:
             return known.lower()
     return first_line(text)
 
-
-def first_line(e) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 def connect(args) -> Kube:

@@ -12,7 +12,7 @@ import os
 import ssl
 import tempfile
 
-from ..errors import ConfigError
+from ..errors import ConfigError, first_line
 
 # User fields only the kubernetes client knows how to turn into credentials.
 HEAVY_USER_FIELDS = ("exec", "auth-provider")
@@ -111,8 +111,7 @@ class KubernetesClientTransport:
             # kubectl would; persist_config=False so refreshed tokens are never written back.
             self.api = new_client_from_config_dict(config_dict=merged, context=context, persist_config=False)
         except (ConfigException, ValueError, OSError) as e:
-            text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ConfigError(f'context "{context}": {text}: fix the kubeconfig') from None
+            raise ConfigError(f'context "{context}": {first_line(e)}: fix the kubeconfig') from None
         self.api.configuration.connection_pool_maxsize = 8
         self.host = self.api.configuration.host
 

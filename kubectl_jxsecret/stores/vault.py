@@ -9,7 +9,7 @@ import contextlib
 import random
 import time
 
-from ..errors import StoreError
+from ..errors import StoreError, first_line
 from ..model.vault import KvPath, VaultSettings
 
 CAS_ATTEMPTS = 8
@@ -171,8 +171,3 @@ def tls_reason(e: Exception) -> str:
         if known in text:
             return known
     return "TLS handshake failed"
-
-
-def first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__

@@ -11,16 +11,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-def wait_until(check, timeout=30, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
 def test_apiserver_is_a_real_kube_apiserver(testbed):
     version = json.loads(testbed.kubectl("version", "-o", "json").stdout)
     assert version["serverVersion"]["gitVersion"] == "v1.36.3"
@@ -97,7 +87,7 @@ def test_eso_standin_syncs_a_value_from_openbao(testbed, namespace):
         ready = [c for c in es.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
         return es if ready and ready[0]["status"] == "True" else None
 
-    es = wait_until(synced)
+    es = testbed.wait_until(synced)
     assert es["status"]["conditions"][0]["reason"] == "SecretSynced"
     assert es["status"]["binding"] == {"name": "app-secret"}
     secret = json.loads(testbed.kubectl("get", "secret", "app-secret", "-n", namespace, "-o", "json").stdout)
@@ -112,7 +102,7 @@ def test_eso_standin_syncs_a_value_from_openbao(testbed, namespace):
         data = testbed.kubectl("get", "secret", "app-secret", "-n", namespace, "-o", "jsonpath={.data.PASSWORD}").stdout
         return base64.b64decode(data).decode() == "changed"
 
-    wait_until(changed)
+    testbed.wait_until(changed)
 
 
 def test_eso_standin_reports_a_missing_key_like_eso(testbed, namespace):
@@ -127,7 +117,7 @@ def test_eso_standin_reports_a_missing_key_like_eso(testbed, namespace):
         ready = [c for c in es.get("status", {}).get("conditions", []) if c["type"] == "Ready"]
         return ready[0] if ready and ready[0]["status"] == "False" else None
 
-    condition = wait_until(failed)
+    condition = testbed.wait_until(failed)
     assert condition["reason"] == "SecretSyncedError"
     assert condition["message"] == "could not get secret data from provider"
     missing = testbed.kubectl("get", "secret", "nothing", "-n", namespace, check=False)
