@@ -383,3 +383,17 @@ def test_vault_env_hides_the_token_on_a_terminal(testbed):
     assert proc.returncode == 0
     assert "export VAULT_TOKEN='<hidden on a terminal: eval the output>'" in shown.replace("\r\n", "\n")
     assert "root" not in shown.split("VAULT_TOKEN", 1)[1].split("\n", 1)[0]
+
+
+def test_openbao_provider_store(testbed, namespace):
+    key = f"tests/{namespace}/bao"
+    with open_store(kube(testbed), "ClusterSecretStore", "openbao", namespace, {}, {"HOME": "/nonexistent"}) as store:
+        store.write(key, {"token": "t"})
+        assert store.name == "ClusterSecretStore/openbao"
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "bao", "namespace": namespace},
+                   "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "openbao"},
+                            "data": [{"secretKey": "token", "remoteRef": {"key": key, "property": "token"}}]}})
+    testbed.wait_until(lambda: testbed.ready(namespace, "bao") == "True")
+    rows = json.loads(testbed.jxsecret("verify", "-n", namespace, "-o", "json").stdout)
+    assert [(r["store"], r["state"]) for r in rows] == [("ClusterSecretStore/openbao", "Populated")]
