@@ -34,3 +34,16 @@ def test_kubectl_completion_calls_our_completer(testbed):
 def test_namespace_completion_asks_the_live_cluster(testbed):
     lines = testbed.kubectl("__complete", "jxsecret", "verify", "-n", "jx-").stdout.splitlines()
     assert lines == ["jx-production", "jx-staging", "jx-vault", ":4"]
+
+
+def test_completion_wrapper_for_krew_installs(testbed, tmp_path):
+    """krew links only kubectl-jxsecret: the shell wrapper in completions/ must stand in for the entry point."""
+    import shutil
+    from pathlib import Path
+
+    wrapper = Path(__file__).resolve().parents[2] / "completions" / "kubectl_complete-jxsecret"
+    shutil.copy(wrapper, tmp_path)
+    path = f"{tmp_path}:{testbed.env()['PATH']}"  # first on PATH wins over the pip entry point
+    result = testbed.run("kubectl", "__complete", "jxsecret", "vault", "", PATH=path)
+    assert f"About to call: {tmp_path}/kubectl_complete-jxsecret vault" in result.stderr
+    assert result.stdout.splitlines()[0].startswith("portforward\t")
