@@ -122,7 +122,7 @@ def contexts(seen, environ):
     return load(kubeconfig_flag=seen.get("kubeconfig"), env=environ).contexts()
 
 
-def kubectl_names(resource, seen, environ, namespace=None):
+def kubectl_names(resource, seen, environ):
     """Names of a resource from the live cluster through kubectl (respects every auth plugin)."""
     kubectl = environ.get("KUBECTL_PATH") or shutil.which("kubectl")
     if not kubectl:
@@ -131,8 +131,6 @@ def kubectl_names(resource, seen, environ, namespace=None):
     for flag in ("kubeconfig", "context"):
         if seen.get(flag):
             cmd.append(f"--{flag}={seen[flag]}")
-    if namespace:
-        cmd.append(f"--namespace={namespace}")
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=dict(environ))
     if result.returncode != 0:
         return []

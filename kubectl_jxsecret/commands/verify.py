@@ -53,7 +53,22 @@ class Selection:
 @dataclass
 class Report:
     verdicts: list[Verdict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # parts that could not be read (RBAC, ...)
+    forbidden: dict[str, list[str]] = field(default_factory=dict)  # resource -> namespaces RBAC hides
+
+    def deny(self, resource: str, namespace: str) -> None:
+        self.forbidden.setdefault(resource, []).append(namespace)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per resource, however many namespaces: what could not be checked."""
+        lines = []
+        for resource, namespaces in self.forbidden.items():
+            if len(namespaces) == 1:
+                lines.append(f"cannot list {resource} in namespace {namespaces[0]}: forbidden")
+            else:
+                shown = ", ".join(namespaces[:10]) + (", …" if len(namespaces) > 10 else "")
+                lines.append(f"cannot list {resource} in {len(namespaces)} namespaces ({shown}): forbidden")
+        return lines
 
     @property
     def not_populated(self) -> list[Verdict]:
@@ -129,7 +144,7 @@ def list_externalsecrets(kube, api: Api, namespace, selector, report) -> list[Ex
         except KubeError as e:
             if e.status != 403:
                 raise
-            report.warnings.append(f"cannot list {api.plural}.{api.group} in namespace {ns}: forbidden")
+            report.deny(f"{api.plural}.{api.group}", ns)
     return found
 
 
@@ -162,19 +177,20 @@ def list_secrets(kube, namespaces, cluster_wide, report):
 
     def one(ns):
         try:
-            return ns, summarise(kube.list(f"/api/v1/namespaces/{ns}/secrets")), None
+            return ns, summarise(kube.list(f"/api/v1/namespaces/{ns}/secrets"))
         except KubeError as e:
             if e.status != 403:
                 raise
-            return ns, {}, f"cannot list Secrets in namespace {ns}: forbidden"
+            return ns, None
 
     summaries = {}
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for ns, found, problem in pool.map(one, namespaces):
-            summaries.update(found)
-            if problem:
-                unreadable[ns] = problem
-                report.warnings.append(problem)
+        for ns, found in pool.map(one, namespaces):
+            if found is None:
+                unreadable[ns] = f"cannot list Secrets in namespace {ns}: forbidden"
+                report.deny("Secrets", ns)
+            else:
+                summaries.update(found)
     return summaries, unreadable
 
 

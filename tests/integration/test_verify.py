@@ -144,7 +144,8 @@ def test_all_namespaces_by_default(testbed, states):
 def test_limited_user_sees_what_it_may_and_is_told_what_it_may_not(testbed, states):
     result = testbed.jxsecret("verify", "-o", "json", kubeconfig=testbed.limited_kubeconfig)
     assert result.returncode == 1  # something could not be checked
-    assert f"warning: cannot list Secrets in namespace {states}: forbidden" in result.stderr.splitlines()
+    [warning] = result.stderr.splitlines()  # one line for all the namespaces it may not read
+    assert warning.startswith("warning: cannot list Secrets in ") and warning.endswith("): forbidden")
     rows = {(r["namespace"], r["name"]): r for r in json.loads(result.stdout)}
     assert rows[(states, "populated")]["state"] == "Unknown"
     assert "forbidden" in rows[(states, "populated")]["message"]
@@ -158,6 +159,60 @@ def test_limited_user_in_a_readable_namespace_gets_a_clean_answer(testbed):
     result = testbed.jxsecret("verify", "-n", "jx", "-f", name, "-o", "json", kubeconfig=testbed.limited_kubeconfig)
     assert (result.returncode, result.stderr) == (0, "")
     assert [r["state"] for r in json.loads(result.stdout)] == ["Populated"]
+
+
+def impersonating(testbed, tmp_path, user):
+    """The admin kubeconfig acting as `user` (kubeconfig `as:`, like kubectl --as)."""
+    import yaml
+
+    config = yaml.safe_load(open(testbed.kubeconfig))
+    config["users"][0]["user"]["as"] = user
+    path = tmp_path / f"{user}.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def grant(testbed, user, namespace, resources):
+    """Let `user` list `resources` ({api group: [plural]}) in one namespace only."""
+    name = f"{user}-read"
+    testbed.apply(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name, "namespace": namespace},
+         "rules": [{"apiGroups": [group], "resources": plurals, "verbs": ["get", "list"]}
+                   for group, plurals in resources.items()]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": name, "namespace": namespace},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
+
+
+def test_externalsecrets_forbidden_cluster_wide_falls_back_per_namespace(testbed, states, tmp_path):
+    user = f"team-{secrets.token_hex(3)}"
+    grant(testbed, user, states, {"external-secrets.io": ["externalsecrets"], "kubernetes-client.io": ["externalsecrets"],
+                                  "": ["secrets"]})
+    kubeconfig = impersonating(testbed, tmp_path, user)
+
+    # Without the right to list namespaces there is nowhere to fall back to: say what to do.
+    result = testbed.jxsecret("verify", kubeconfig=kubeconfig)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("error: forbidden: cannot list externalsecrets.external-secrets.io in all namespaces, "
+                             "nor the namespaces themselves: pass -n NAMESPACE\n")
+    # -n is enough for such a user.
+    assert testbed.jxsecret("verify", "-n", states, kubeconfig=kubeconfig).stdout == GOLDEN
+
+    # With namespaces listable: the namespaces it may read are shown, the others named once.
+    testbed.apply(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": f"{user}-ns"},
+         "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": f"{user}-ns"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{user}-ns"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})
+    result = testbed.jxsecret("verify", "-o", "json", kubeconfig=kubeconfig)
+    assert result.returncode == 1
+    assert {r["namespace"] for r in json.loads(result.stdout)} == {states}
+    warnings = result.stderr.splitlines()
+    assert [w.split(" in ")[0] for w in warnings] == [
+        "warning: cannot list externalsecrets.external-secrets.io", "warning: cannot list externalsecrets.kubernetes-client.io"]
+    assert all("jx-staging" in w and w.endswith("): forbidden") for w in warnings)
 
 
 def test_requests_do_not_grow_with_the_number_of_externalsecrets(testbed):

@@ -28,3 +28,14 @@ def test_auth_headers(tmp_path):
     assert auth_header({}) is None
     with pytest.raises(ConfigError, match="cannot read the token file /nonexistent"):
         auth_header({"tokenFile": "/nonexistent"})
+
+
+def test_impersonation_headers():
+    from kubectl_jxsecret.kube.transport import impersonation_headers, with_impersonation
+
+    pairs = impersonation_headers({"as": "jane", "as-groups": ["dev", "ops"], "as-user-extra": {"scopes": ["a"]}})
+    assert pairs == [("Impersonate-User", "jane"), ("Impersonate-Group", "dev"), ("Impersonate-Group", "ops"),
+                     ("Impersonate-Extra-scopes", "a")]
+    headers = with_impersonation({"Accept": "application/json"}, pairs)
+    assert headers.getlist("Impersonate-Group") == ["dev", "ops"]
+    assert impersonation_headers({"token": "t"}) == []
