@@ -344,3 +344,15 @@ def test_wait_mandatory_only(testbed, namespace):
     testbed.wait_until(lambda: testbed.ready(namespace, "optional") == "False")
     result = testbed.jxsecret("wait", "-n", namespace, "--mandatory", "--timeout", "20s", "--poll", "500ms")
     assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "all 1 ExternalSecrets populated")
+
+
+def test_malformed_objects_do_not_stop_the_run(testbed, namespace):
+    # The legacy CRD keeps unknown fields, so broken objects can exist on real clusters too.
+    testbed.apply({"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "garbage-data", "namespace": namespace}, "spec": {"data": "garbage"}},
+                  {"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "no-spec", "namespace": namespace}},
+                  es("fine", namespace, ["k"], f"tests/{namespace}/absent"))
+    result = testbed.jxsecret("verify", "-n", namespace, "-o", "json")
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert sorted(r["name"] for r in json.loads(result.stdout)) == ["fine", "garbage-data", "no-spec"]

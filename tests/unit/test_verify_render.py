@@ -1,0 +1,60 @@
+"""verify's rendering from verdicts: the table people read, colour only when asked for."""
+
+import io
+
+from kubectl_jxsecret.cli import Environment
+from kubectl_jxsecret.commands.verify import Report, render
+from kubectl_jxsecret.model.status import State, Verdict
+
+
+def verdict(name, state, missing=(), reason=""):
+    return Verdict(namespace="jx", name=name, api_version="external-secrets.io/v1", store="ClusterSecretStore/vault",
+                   secret=name, state=state, missing_keys=missing, reason=reason, message="m", detail="d")
+
+
+REPORT = Report(verdicts=[verdict("jx-boot", State.POPULATED, reason="SecretSynced"),
+                          verdict("nexus", State.SYNC_ERROR, ("password",), "SecretSyncedError")])
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def rendered(fmt, namespace=None, tty=False, environ=None):
+    out, err = (Tty() if tty else io.StringIO()), io.StringIO()
+    render(REPORT, fmt, namespace, Environment(stdout=out, stderr=err, environ=environ or {}))
+    return out.getvalue(), err.getvalue()
+
+
+def test_table_all_namespaces():
+    out, err = rendered("table")
+    assert out == ("NAMESPACE  NAME     STATUS     MISSING KEYS  REASON\n"
+                   "jx         jx-boot  Populated                SecretSynced\n"
+                   "jx         nexus    SyncError  password      SecretSyncedError\n")
+    assert err == "1 of 2 ExternalSecrets not populated.\n"
+
+
+def test_table_one_namespace_drops_the_column_and_wide_adds_detail():
+    out, _ = rendered("wide", namespace="jx")
+    header, _, nexus = out.splitlines()
+    assert header.split() == ["NAME", "STATUS", "MISSING", "KEYS", "REASON", "SECRET", "STORE", "LAST", "SYNC",
+                              "API", "VERSION", "MESSAGE"]
+    assert nexus.endswith("external-secrets.io/v1  m: d")
+
+
+def test_colour_on_a_terminal_only_and_never_with_no_color():
+    out, _ = rendered("table", tty=True)
+    assert "\x1b[32mPopulated\x1b[0m" in out and "\x1b[31mSyncError\x1b[0m" in out
+    assert "\x1b[" not in rendered("table", tty=True, environ={"NO_COLOR": "1"})[0]
+    assert "\x1b[" not in rendered("table")[0]
+
+
+def test_columns_stay_aligned_with_colour():
+    plain = rendered("table")[0].splitlines()
+    coloured = rendered("table", tty=True)[0].replace("\x1b[32m", "").replace("\x1b[31m", "").replace("\x1b[0m", "")
+    assert coloured.splitlines() == plain
+
+
+def test_name_output():
+    assert rendered("name")[0] == "externalsecret.external-secrets.io/jx-boot\nexternalsecret.external-secrets.io/nexus\n"
