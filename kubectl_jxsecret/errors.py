@@ -1,4 +1,4 @@
-"""The one exception hierarchy. cli.main maps each class to an exit code.
+"""The one exception hierarchy and the exit codes; cli.main maps the one to the other.
 
 Messages are single lines that name the thing and the fix. They never contain
 secret values: callers pass names, paths and keys, never data.
@@ -18,13 +18,9 @@ class ExitStatus(enum.IntEnum):
 class JxSecretError(Exception):
     """Any failure we expect and explain: printed as `error: <message>`, exit 1."""
 
-    exit_code = 1
-
 
 class UsageError(JxSecretError):
     """The command line itself is wrong: exit 2 with a `see -h` hint."""
-
-    exit_code = 2
 
 
 class ConfigError(JxSecretError):

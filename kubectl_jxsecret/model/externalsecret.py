@@ -103,10 +103,6 @@ class ExternalSecret:
         return str(self.meta.get("uid", ""))
 
     @property
-    def labels(self) -> dict:
-        return _dict(self.meta.get("labels"))
-
-    @property
     def annotations(self) -> dict:
         return _dict(self.meta.get("annotations"))
 
