@@ -8,17 +8,20 @@ It follows ESO's documented contract for Vault/OpenBao stores, which is all the 
 * target Secret named `spec.target.name` (default: the ExternalSecret's name), labelled
   `reconcile.external-secrets.io/managed=true`, owned by the ExternalSecret (creationPolicy Owner);
 * `status.conditions[type=Ready]`: True/SecretSynced/"secret synced", or
-  False/SecretSyncedError/"could not get secret data from provider" (the real controller's texts);
-  the per-key cause goes to an Event, as ESO does;
-* `status.refreshTime`, `status.binding.name`, `status.syncedResourceVersion`
-  ("<generation>-<hash of labels and annotations>", so a changed `force-sync` annotation re-syncs);
+  False/SecretSyncedError/"could not get secret data from provider"; the per-key cause goes to a
+  Warning UpdateFailed Event on every attempt, success to a Normal Created/Updated Event;
+* `status.refreshTime`, `status.binding.name`, `status.syncedResourceVersion` (ESO's own
+  "<generation>-<SHA3-224 of labels and annotations>", so a changed `force-sync` annotation
+  re-syncs); on failure refreshTime null, binding "" and no syncedResourceVersion, as ESO writes;
+* the Secret's `created-by` label and `data-hash` annotation as SHA3-224, ESO's annotations copied;
 * `spec.refreshInterval` (Go duration; "0s" = sync once), `data[]` and `dataFrom[].extract`;
 * stores with a `spec.controller` class are left alone (no status), as another ESO instance owns them;
 * store `provider.vault` and `provider.openBao`: KV v1/v2 path built as ESO's buildPath does,
   `property` selects a field, no property = the whole secret as JSON, token from `auth.tokenSecretRef`.
   Every in-cluster Vault address maps to the testbed's OpenBao (JXSECRET_STANDIN_VAULT_ADDR).
 
-It also syncs legacy kubernetes-client.io/v1 ExternalSecrets (KES): Secret named like the object,
+Texts, status shapes and hashes were compared with the real ESO v0.16.2 controller run against this
+testbed (docs/testbed.md). It also syncs legacy kubernetes-client.io/v1 ExternalSecrets (KES): Secret named like the object,
 `data[].name` keys, `status.status` "SUCCESS" or "ERROR, <message>".
 
 One watch per API, a work queue, and a timer for refresh intervals; no polling LISTs, so it stays
@@ -78,10 +81,20 @@ def parse_duration(text, default=3600.0):
     return sum(float(n) * units[u] for n, u in parts)
 
 
+def sha3(text):
+    return hashlib.sha3_224(text.encode()).hexdigest()
+
+
+def go_map(d):
+    """Go's %+v of a map[string]string: `map[k1:v1 k2:v2]`, keys sorted."""
+    return "map[" + " ".join(f"{k}:{v}" for k, v in sorted((d or {}).items())) + "]"
+
+
 def synced_resource_version(meta):
-    """ESO's getResourceVersion: generation plus a hash of labels and annotations."""
-    blob = json.dumps([meta.get("labels") or {}, meta.get("annotations") or {}], sort_keys=True)
-    return f"{meta.get('generation', 0)}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
+    """ESO's getResourceVersion, to the byte: generation, then SHA3-224 of the %+v of
+    {annotations, labels}. A changed force-sync annotation therefore changes it."""
+    blob = f"{{annotations:{go_map(meta.get('annotations'))} labels:{go_map(meta.get('labels'))}}}"
+    return f"{meta.get('generation', 0)}-{sha3(blob)}"
 
 
 class Reconciler:
@@ -93,7 +106,7 @@ class Reconciler:
         self.queue = queue.Queue()
         self.pending = set()  # keys in the queue: the refresh timer must not pile up duplicates
         self.cache = {}  # (api, ns, name) -> object, kept current by the watches
-        self.failed_at = {}  # key -> (monotonic time of the last failed sync, delay before the next try)
+        self.failed_at = {}  # key -> (time of the last failed sync, delay before the next, syncedResourceVersion)
         self.not_ours = {}  # key -> syncedResourceVersion seen when its store named another controller
         self.lock = threading.Lock()
 
@@ -177,13 +190,12 @@ class Reconciler:
     # ------------------------------------------------------------ ESO
 
     def due(self, key, obj, version_key):
+        failed = self.failed_at.get(key)
+        if failed and failed[2] == version_key:  # failing, and nothing changed since: back off
+            return time.monotonic() - failed[0] >= failed[1]
         status = obj.get("status") or {}
         if status.get("syncedResourceVersion") != version_key:
             return True  # new spec, labels or annotations (force-sync)
-        ready = self.ready_condition(status)
-        if ready and ready.get("status") != "True":
-            failed, delay = self.failed_at.get(key, (0, 0))
-            return time.monotonic() - failed >= delay
         if not status.get("refreshTime"):
             return True
         interval = parse_duration((obj.get("spec") or {}).get("refreshInterval"))
@@ -210,16 +222,19 @@ class Reconciler:
             self.not_ours[key] = version_key  # until its spec, labels or annotations change
             return
         except SyncError as e:
-            delay = self.failed_at.get(key, (0, ERROR_RETRY_FIRST / 2))[1]
-            self.failed_at[key] = (time.monotonic(), min(delay * 2, ERROR_RETRY_MAX))
-            previous = self.ready_condition(obj.get("status") or {}) or {}
-            if previous.get("status") != "False" or (obj.get("status") or {}).get("syncedResourceVersion") != version_key:
-                self.event(obj, "Warning", "UpdateFailed", str(e))  # once per failure, not per retry
+            self.back_off(key, version_key)
+            self.event(obj, "Warning", "UpdateFailed", str(e))  # ESO: one per attempt
             self.patch_status(key, obj, version_key, ready=False, message="could not get secret data from provider")
             return
-        self.write_secret(obj, ns, target, values, spec.get("target") or {})
+        created = self.write_secret(obj, ns, target, values, spec.get("target") or {})
         self.failed_at.pop(key, None)
+        self.event(obj, "Normal", "Created" if created else "Updated", f"secret {'created' if created else 'updated'}")
         self.patch_status(key, obj, version_key, ready=True, message="secret synced", binding=target)
+
+    def back_off(self, key, version_key):
+        """Next try after 3 s, doubling to 30 s, while nothing about the object changes."""
+        delay = (self.failed_at.get(key) or (0, ERROR_RETRY_FIRST / 2, None))[1]
+        self.failed_at[key] = (time.monotonic(), min(delay * 2, ERROR_RETRY_MAX), version_key)
 
     def fetch_eso(self, ns, spec):
         store_ref = spec.get("secretStoreRef") or {}
@@ -232,7 +247,7 @@ class Reconciler:
             if prop:
                 if prop not in secret:
                     raise SyncError(f"error processing spec.data[{i}] (key: {ref.get('key')}), "
-                                    f"err: key {prop} does not exist in secret {ref.get('key')}")
+                                    f'err: cannot find secret data for key: "{prop}"')
                 value = secret[prop]
             else:
                 value = json.dumps(secret)
@@ -299,9 +314,11 @@ class Reconciler:
             "metadata": {
                 "name": name, "namespace": ns,
                 "labels": {"reconcile.external-secrets.io/managed": "true",
-                           "reconcile.external-secrets.io/created-by": owner["metadata"]["name"]},
-                "annotations": {"reconcile.external-secrets.io/data-hash":
-                                hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()},
+                           "reconcile.external-secrets.io/created-by":
+                               sha3(f"{owner['metadata']['namespace']}/{owner['metadata']['name']}")},
+                # ESO copies the ExternalSecret's annotations (Jenkins X's schema annotation among them).
+                "annotations": {**(owner["metadata"].get("annotations") or {}),
+                                "reconcile.external-secrets.io/data-hash": sha3(json.dumps(data, sort_keys=True))},
             },
             "data": data,
         }
@@ -311,10 +328,12 @@ class Reconciler:
                 "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
         try:
             self.core.replace_namespaced_secret(name, ns, body)
+            return False
         except ApiException as e:
             if e.status != 404:
                 raise
             self.core.create_namespaced_secret(ns, body)
+            return True
 
     def patch_status(self, key, obj, version_key, ready, message, binding=None):
         meta = obj["metadata"]
@@ -324,10 +343,12 @@ class Reconciler:
                      "reason": "SecretSynced" if ready else "SecretSyncedError", "message": message,
                      "lastTransitionTime": previous.get("lastTransitionTime") if previous.get("status") == status_word
                      else rfc3339(now())}
-        status = {"conditions": [condition], "syncedResourceVersion": version_key}
         if ready:
-            status["refreshTime"] = rfc3339(now())
-            status["binding"] = {"name": binding}
+            status = {"conditions": [condition], "syncedResourceVersion": version_key,
+                      "refreshTime": rfc3339(now()), "binding": {"name": binding}}
+        else:  # what ESO v0.16.2 writes on failure (merge patch: None removes the field)
+            status = {"conditions": [condition], "syncedResourceVersion": None, "refreshTime": None,
+                      "binding": {"name": ""}}
         updated = self.custom.patch_namespaced_custom_object_status(
             *ESO[:2], meta["namespace"], ESO[2], meta["name"], {"status": status})
         self.remember(key[0], updated)  # so the refresh timer does not act on the stale copy
@@ -348,8 +369,8 @@ class Reconciler:
         meta, spec = obj["metadata"], obj.get("spec") or {}
         status = obj.get("status") or {}
         if status.get("observedGeneration") == meta.get("generation"):
-            failed, delay = self.failed_at.get(key, (0, 0))
-            if status.get("status") == "SUCCESS" or time.monotonic() - failed < delay:
+            failed = self.failed_at.get(key)
+            if status.get("status") == "SUCCESS" or (failed and time.monotonic() - failed[0] < failed[1]):
                 return
         token = base64.b64decode(self.core.read_namespaced_secret("vault-unseal-keys", "jx-vault")
                                  .data["vault-root"]).decode()
@@ -363,8 +384,7 @@ class Reconciler:
                     raise SyncError(f"key {entry.get('key')} has no property {prop}")
                 values[entry["name"]] = secret[prop] if prop else json.dumps(secret)
         except SyncError as e:
-            delay = self.failed_at.get(key, (0, ERROR_RETRY_FIRST / 2))[1]
-            self.failed_at[key] = (time.monotonic(), min(delay * 2, ERROR_RETRY_MAX))
+            self.back_off(key, None)
             new_status = {"status": f"ERROR, {e}", "observedGeneration": meta.get("generation"),
                           "lastSync": rfc3339(now())}
         else:
