@@ -221,6 +221,8 @@ def test_requests_do_not_grow_with_the_number_of_externalsecrets(testbed):
         ns = f"t-count{n}-{secrets.token_hex(3)}"
         testbed.kubectl("create", "namespace", ns)
         testbed.apply(*[es(f"es-{i}", ns, ["k"], f"tests/{ns}/absent-{i}") for i in range(n)])
+        # Settled first: a SyncError namespace costs one Events LIST, an unsynced one does not.
+        testbed.wait_until(lambda: all(testbed.ready(ns, f"es-{i}") == "False" for i in range(n)), timeout=60)
         mark = testbed.audit_mark()
         testbed.jxsecret("verify", "-n", ns)
         requests = testbed.requests_since(mark)
