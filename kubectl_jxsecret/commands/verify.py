@@ -6,9 +6,8 @@ ExternalSecrets (in parallel), or once cluster-wide when they span many namespac
 GET per ExternalSecret. Secret values are only looked at as "empty or not".
 """
 
-import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import output
 from ..errors import ExitStatus, KubeError
@@ -97,7 +96,7 @@ def collect(kube, apis: list[Api], selection: Selection) -> Report:
     verdicts = [evaluate(es, secrets.get((es.namespace, es.target_name)), unreadable.get(es.namespace, ""))
                 for es in externalsecrets]
     details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
-    report.verdicts = [dataclasses.replace(v, detail=details.get(es.uid, "")) if es.uid in details else v
+    report.verdicts = [replace(v, detail=details[es.uid]) if es.uid in details else v
                        for es, v in zip(externalsecrets, verdicts)]
     return report
 

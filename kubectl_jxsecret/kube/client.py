@@ -107,7 +107,6 @@ def connection_reason(e: Exception) -> str:
     return first_line(text)
 
 
-
 def connect(args) -> Kube:
     """The Kube of the command line's kubectl flags (--kubeconfig, --context, --request-timeout)."""
     from ..model.duration import parse_duration

@@ -25,13 +25,17 @@ class Store(Protocol):
     def write(self, key: str, values: dict[str, str]) -> None: ...
 
 
+def store_path(api_version: str, kind: str, name: str, namespace: str | None) -> str:
+    if kind == "ClusterSecretStore":
+        return f"/apis/{api_version}/clustersecretstores/{name}"
+    return f"/apis/{api_version}/namespaces/{namespace}/secretstores/{name}"
+
+
 def get_store(kube, kind: str, name: str, namespace: str) -> dict:
     """The (Cluster)SecretStore object, through whichever ESO API version the cluster serves."""
-    plural = "clustersecretstores" if kind == "ClusterSecretStore" else "secretstores"
-    scope = "" if kind == "ClusterSecretStore" else f"/namespaces/{namespace}"
     for version in ("v1", "v1beta1"):
         try:
-            return kube.get(f"/apis/external-secrets.io/{version}{scope}/{plural}/{name}")
+            return kube.get(store_path(f"external-secrets.io/{version}", kind, name, namespace))
         except KubeError as e:
             if e.status != 404:
                 raise

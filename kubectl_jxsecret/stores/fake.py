@@ -5,6 +5,7 @@ its resourceVersion so a concurrent edit is retried, never overwritten."""
 import json
 
 from ..errors import KubeError, StoreError
+from . import store_path
 
 ATTEMPTS = 8
 
@@ -13,10 +14,7 @@ class FakeStore:
     def __init__(self, kube, store: dict, name: str):
         self.kube, self.name = kube, name
         meta = store["metadata"]
-        api = store.get("apiVersion", "external-secrets.io/v1")
-        plural = "clustersecretstores" if store.get("kind") == "ClusterSecretStore" else "secretstores"
-        scope = f"/namespaces/{meta['namespace']}" if meta.get("namespace") else ""
-        self.path = f"/apis/{api}{scope}/{plural}/{meta['name']}"
+        self.path = store_path(store["apiVersion"], store["kind"], meta["name"], meta.get("namespace"))
 
     @staticmethod
     def _entry(store: dict, key: str) -> dict | None:

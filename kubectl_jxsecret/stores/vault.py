@@ -150,10 +150,9 @@ class VaultStore:
         """Tell an invalid token apart from a valid one that the policy does not allow."""
         import hvac.exceptions
 
-        source = self.settings.token.source if self.settings.token else "no token was found"
         if self.settings.token is None:
-            return (f"Vault at {self.address} needs a token: set VAULT_TOKEN, pass --vault-token, "
-                    "or log in (vault/bao login)")
+            return (f"Vault at {self.address} needs a token: set VAULT_TOKEN or log in (vault/bao login)")
+        source = self.settings.token.source
         try:
             self.client.auth.token.lookup_self()
         except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
