@@ -46,7 +46,7 @@ STORE = "bench"
 BENCH_UA = "jxsecret-bench/0"  # our own set-up requests, so they never count as verify's
 PLUGIN_UA = "kubectl-jxsecret/"
 KUBECTL_UA = "kubectl/"
-STANDIN_UA = "eso-standin"
+CONTROLLER_UAS = ("eso/", "eso-standin")  # the real ESO controller, the stand-ins
 ES_PATH = "/apis/external-secrets.io/v1/namespaces/{ns}/externalsecrets"
 PAGE = 500  # verify's and kubectl's LIST chunk size
 TARGETS = {"verify_over_kubectl_at_5000": 1.5, "empty_verify_seconds": 0.6}
@@ -86,27 +86,27 @@ def child_env(exports):
     return env
 
 
-class Standin:
-    """The bench testbed's ESO stand-in, paused (SIGSTOP) while we measure if asked to.
+class Controllers:
+    """The bench testbed's ESO controller (and legacy stand-in), paused (SIGSTOP) while we measure if asked to.
 
-    It is a process our own `testbed up` started; we only stop/continue it by the PID the testbed
-    recorded, and always continue it before `testbed down`.
+    They are processes our own `testbed up` started; we only stop/continue them by the PIDs the testbed
+    recorded, and always continue them before `testbed down`.
     """
 
     def __init__(self, enabled):
-        self.pid = None
+        self.pids = []
         if enabled:
-            state = json.loads((TESTBED_DIR / "state.json").read_text())
-            self.pid = state["pids"].get("eso-standin")
+            pids = json.loads((TESTBED_DIR / "state.json").read_text())["pids"]
+            self.pids = [pids[name] for name in ("eso", "kes-standin", "eso-standin") if name in pids]
 
     def pause(self):
-        if self.pid:
-            os.kill(self.pid, signal.SIGSTOP)
+        for pid in self.pids:
+            os.kill(pid, signal.SIGSTOP)
 
     def resume(self):
-        if self.pid:
+        for pid in self.pids:
             try:
-                os.kill(self.pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
 
@@ -211,7 +211,7 @@ class Audit:
 
     def count(self, start, end):
         """user-agent prefix -> Counter of "VERB /path" (ResponseComplete only), plus continue pages."""
-        found = {PLUGIN_UA: Counter(), KUBECTL_UA: Counter(), STANDIN_UA: Counter()}
+        found = {prefix: Counter() for prefix in (PLUGIN_UA, KUBECTL_UA, *CONTROLLER_UAS)}
         pages = Counter()
         for e in self.entries(start, end):
             if e.get("stage") != "ResponseComplete":
@@ -285,7 +285,7 @@ def request_summary(run, prefix):
     counter = found[prefix]
     return {"total": sum(counter.values()), "continue_pages": pages[prefix],
             "by_endpoint": dict(sorted(counter.items())),
-            "standin_requests_per_s": round(sum(found[STANDIN_UA].values()) / window, 1)}
+            "controller_requests_per_s": round(controller_requests(found) / window, 1)}
 
 
 def measure(argv, env, audit, runs, check=None):
@@ -360,12 +360,16 @@ def measure_size(n, env, audit, runs):
     }
 
 
-def standin_rate(audit, seconds=5.0):
-    """Requests/s the testbed's ESO stand-in makes on its own (background load on the apiserver)."""
+def controller_requests(found):
+    return sum(sum(found[ua].values()) for ua in CONTROLLER_UAS)
+
+
+def controller_rate(audit, seconds=5.0):
+    """Requests/s the testbed's controllers make on their own (background load on the apiserver)."""
     start = audit.offset()
     time.sleep(seconds)
     found, _ = audit.count(start, audit.offset())
-    return round(sum(found[STANDIN_UA].values()) / seconds, 1)
+    return round(controller_requests(found) / seconds, 1)
 
 
 def measure_startup(env, runs):
@@ -464,9 +468,9 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="cumulative sizes (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=3, help="measured runs per command (default: %(default)s)")
-    parser.add_argument("--no-pause-standin", dest="pause_standin", action="store_false",
-                        help="leave the bench testbed's ESO stand-in running while measuring (default: "
-                             "SIGSTOP it, since it polls the bench store ~N times a second; see README)")
+    parser.add_argument("--no-pause-controllers", dest="pause_controllers", action="store_false",
+                        help="leave the bench testbed's ESO controller running while measuring (default: "
+                             "SIGSTOP it, so that its own requests do not compete with verify's; see README)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file (default: %(default)s)")
     parser.add_argument("--keep", action="store_true", help="leave the bench testbed up (for profiling)")
     args = parser.parse_args(argv[1:])
@@ -474,19 +478,19 @@ def main(argv):
     assert all(s % 10 == 0 for s in sizes), "sizes must be multiples of 10 (half populated in each namespace)"
 
     result = {"benchmark": "verify-scaling", "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-              "machine": machine(), "runs": args.runs, "pause_standin": args.pause_standin,
+              "machine": machine(), "runs": args.runs, "pause_controllers": args.pause_controllers,
               "sizes": [], "created": {}}
     log(f"bringing up the bench testbed in {TESTBED_DIR}")
-    standin = None
+    controllers = None
     try:
         exports = testbed("up", attempts=2)  # a busy 2-core machine: up can time out
         env = child_env(exports)
         audit = Audit(exports["JXSECRET_TESTBED_AUDIT_LOG"])
-        standin = Standin(args.pause_standin)
+        controllers = Controllers(args.pause_controllers)
         kube = connect(exports["KUBECONFIG"])
         create_base(kube)
 
-        standin.pause()
+        controllers.pause()
         result["startup"] = measure_startup(env, max(args.runs, 5))
         log("empty cluster")
         empty_all = measure(["kubectl", "jxsecret", "verify"], env, audit, args.runs, check_exit((0,)))
@@ -495,25 +499,25 @@ def main(argv):
             "all_namespaces": summary(empty_all) | {"requests": request_summary(empty_all[-1], PLUGIN_UA)},
             "empty_namespace": summary(empty_ns) | {"requests": request_summary(empty_ns[-1], PLUGIN_UA)},
         }
-        standin.resume()
+        controllers.resume()
 
         have = 0
         for n in sizes:
             result["created"][n] = grow(kube, have, n)
             have = n
-            time.sleep(2)  # let the stand-in's watch take in the burst before timing
-            background = standin_rate(audit)
-            log(f"measuring N={n} (the ESO stand-in makes {background:.0f} requests/s meanwhile"
-                f"{', paused while measuring' if args.pause_standin else ''})")
-            standin.pause()
-            result["sizes"].append(measure_size(n, env, audit, args.runs) | {"standin_requests_per_s": background})
-            standin.resume()
+            time.sleep(2)  # let the controller's watch take in the burst before timing
+            background = controller_rate(audit)
+            log(f"measuring N={n} (the ESO controller makes {background:.0f} requests/s meanwhile"
+                f"{', paused while measuring' if args.pause_controllers else ''})")
+            controllers.pause()
+            result["sizes"].append(measure_size(n, env, audit, args.runs) | {"controller_requests_per_s": background})
+            controllers.resume()
             s = result["sizes"][-1]
             log(f"N={n}: verify {s['verify']['median_s']:.2f}s, kubectl get {s['kubectl_get']['median_s']:.2f}s, "
                 f"ratio {s['ratio_median']}, verify requests {s['requests']['verify']['total']}")
     finally:
-        if standin:
-            standin.resume()
+        if controllers:
+            controllers.resume()
         if args.keep:
             log(f"testbed kept: JXSECRET_TESTBED_DIR={TESTBED_DIR} {PY} {TESTBED} down")
         else:

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, etcd and kwok from the Go module proxy into a cache outside the repo.
+# Build kube-apiserver, etcd, kwok and the External Secrets Operator from the Go module proxy into a cache outside the repo.
 # Every step is skipped when its binary exists, so a re-run costs nothing.
 # Prints the bin directory on the last line of stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
 
+# The ESO controller is not needed where the stand-in was asked for (hack/testbed).
+needed=(kube-apiserver etcd kwok)
+[[ ${JXSECRET_TESTBED_ESO:-real} == standin ]] || needed+=(eso)
+
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
   # Prebuilt binaries (envtest convention): nothing to build, only check they are there.
-  for b in kube-apiserver etcd kwok; do
+  for b in "${needed[@]}"; do
     [[ -x "$KUBEBUILDER_ASSETS/$b" ]] || { echo "build: KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable $b" >&2; exit 1; }
   done
   echo "$KUBEBUILDER_ASSETS"; exit 0
@@ -18,6 +22,9 @@ key=$(sha256sum "$here/versions.env" | cut -c1-12)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-jxsecret/testbed/$key
 bin=$cache/bin
 mkdir -p "$bin"
+# One build at a time per cache (a demo and a test testbed coming up together on a fresh machine).
+exec 9>"$cache/.lock"
+flock 9
 export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS= GOPROXY=${GOPROXY:-https://proxy.golang.org}
 
 log() { echo "build: $*" >&2; }
@@ -86,7 +93,24 @@ build_kwok() {
   mv "$cache/gobin/kwok" "$bin/kwok"
 }
 
+build_eso() {
+  [[ -x $bin/eso ]] && return
+  local mod=$cache/esomod
+  log "external-secrets $ESO_VERSION: resolving modules (about 300 MB)"
+  # main.go is the module root; its go.mod replaces sprig with ESO's fork, and a replace only
+  # counts in the main module, so the wrapper repeats it.
+  rm -rf "$mod"; mkdir -p "$mod"; cd "$mod"
+  go mod init local.test/esobin >/dev/null 2>&1
+  go mod edit -replace=github.com/Masterminds/sprig/v3=github.com/external-secrets/sprig/v3@v3.3.0
+  printf 'package tools\nimport _ "github.com/external-secrets/external-secrets"\n' > tools.go
+  go get "github.com/external-secrets/external-secrets@$ESO_VERSION" >&2
+  log "external-secrets $ESO_VERSION: building (about 6 minutes on 2 cores the first time)"
+  go build -trimpath -ldflags "-s -w" -o "$bin/eso.tmp" github.com/external-secrets/external-secrets
+  mv "$bin/eso.tmp" "$bin/eso"
+}
+
 build_etcd
 build_kwok
 build_kube_apiserver
+if [[ " ${needed[*]} " == *" eso "* ]]; then build_eso; fi
 echo "$bin"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """ESO STAND-IN: a small reconciler that plays the External Secrets Operator in the testbed.
 
-This is NOT the External Secrets Operator. Clusters that kubectl-jxsecret serves run the real ESO
-controller; the testbed runs this instead, because the real controller's build pulls every cloud SDK.
+This is NOT the External Secrets Operator. The testbed runs the real ESO controller; this stands in
+for it only where asked (JXSECRET_TESTBED_ESO=standin: a machine that cannot build ESO or may not
+unshare), and, with `--legacy-only`, for the legacy kubernetes-client.io controller in every testbed.
 It follows ESO's documented contract for Vault/OpenBao stores, which is all the plugin relies on:
 
 * target Secret named `spec.target.name` (default: the ExternalSecret's name), labelled
-  `reconcile.external-secrets.io/managed=true`, owned by the ExternalSecret (creationPolicy Owner);
+  `reconcile.external-secrets.io/managed=true`, owned by the ExternalSecret (creationPolicy Owner;
+  Merge writes only into an existing Secret, else Ready/SecretMissing, as ESO does);
 * `status.conditions[type=Ready]`: True/SecretSynced/"secret synced", or
   False/SecretSyncedError/"could not get secret data from provider"; the per-key cause goes to a
   Warning UpdateFailed Event on every attempt, success to a Normal Created/Updated Event;
@@ -228,6 +230,10 @@ class Reconciler:
             return
         created = self.write_secret(obj, ns, target, values, spec.get("target") or {})
         self.failed_at.pop(key, None)
+        if created is None:  # ESO: Merge into a Secret nobody created is not an error, nor a sync
+            self.patch_status(key, obj, version_key, ready=True, reason="SecretMissing",
+                              message="secret will not be created due to CreationPolicy=Merge", binding=target)
+            return
         self.event(obj, "Normal", "Created" if created else "Updated", f"secret {'created' if created else 'updated'}")
         self.patch_status(key, obj, version_key, ready=True, message="secret synced", binding=target)
 
@@ -308,6 +314,7 @@ class Reconciler:
             raise SyncError(f"error processing {where} (key: {key}), err: {type(e).__name__}") from e
 
     def write_secret(self, owner, ns, name, values, target):
+        """True when created, False when replaced, None when creationPolicy Merge finds no Secret."""
         data = {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
         body = {
             "apiVersion": "v1", "kind": "Secret", "type": (target.get("template") or {}).get("type", "Opaque"),
@@ -332,15 +339,17 @@ class Reconciler:
         except ApiException as e:
             if e.status != 404:
                 raise
+            if target.get("creationPolicy") == "Merge":
+                return None
             self.core.create_namespaced_secret(ns, body)
             return True
 
-    def patch_status(self, key, obj, version_key, ready, message, binding=None):
+    def patch_status(self, key, obj, version_key, ready, message, binding=None, reason=None):
         meta = obj["metadata"]
         previous = self.ready_condition(obj.get("status") or {}) or {}
         status_word = "True" if ready else "False"
         condition = {"type": "Ready", "status": status_word,
-                     "reason": "SecretSynced" if ready else "SecretSyncedError", "message": message,
+                     "reason": reason or ("SecretSynced" if ready else "SecretSyncedError"), "message": message,
                      "lastTransitionTime": previous.get("lastTransitionTime") if previous.get("status") == status_word
                      else rfc3339(now())}
         if ready:
@@ -398,17 +407,18 @@ class Reconciler:
                 *KES[:2], meta["namespace"], KES[2], meta["name"], {"status": new_status})
 
 
-def main():
+def main(argv):
+    """`--legacy-only`: sync only kubernetes-client.io ExternalSecrets, beside the real ESO controller."""
     reconciler = Reconciler()
-    for target in (lambda: reconciler.watch_forever(ESO), lambda: reconciler.watch_forever(KES),
-                   reconciler.refresh_timer, reconciler.work):
+    apis = [KES] if argv[1:] == ["--legacy-only"] else [ESO, KES]
+    for target in [*(lambda api=api: reconciler.watch_forever(api) for api in apis),
+                   reconciler.refresh_timer, reconciler.work]:
         threading.Thread(target=target, daemon=True).start()
-    ready_file = Path(os.environ["KUBECONFIG"]).parent / "eso-standin.ready"
-    ready_file.write_text(str(os.getpid()))
-    print("eso-standin: watching ExternalSecrets", file=sys.stderr, flush=True)
+    Path(os.environ["JXSECRET_STANDIN_READY_FILE"]).write_text(str(os.getpid()))
+    print(f"eso-standin: watching {', '.join(f'{p}.{g}' for g, _, p in apis)}", file=sys.stderr, flush=True)
     while True:
         time.sleep(3600)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)

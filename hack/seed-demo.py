@@ -2,7 +2,8 @@
 """Seed the testbed with a realistic Jenkins X 3 secret set (hack/manifests/demo*.yaml).
 
 Puts the demo values into OpenBao (KV v2 `secret/`), applies the ExternalSecrets, and waits until
-the ESO stand-in has reported on every one of them, so what follows (verify) sees a settled cluster.
+the controllers (ESO, and the legacy stand-in for kubernetes-client.io) have reported on every one of
+them, so what follows (verify) sees a settled cluster.
 Reads KUBECONFIG and VAULT_ADDR/VAULT_TOKEN from the environment (`eval "$(hack/testbed env)"`).
 """
 
@@ -42,7 +43,7 @@ def main():
             return 0
         time.sleep(0.5)
     print(f"seed-demo: only {reported} of {expected} ExternalSecrets got a status within 60s "
-          "(see .testbed/logs/eso-standin.log)", file=sys.stderr)
+          "(see the controllers' logs in .testbed/logs/)", file=sys.stderr)
     return 1
 
 

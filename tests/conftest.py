@@ -1,6 +1,10 @@
 """Shared fixtures. Integration tests run against the real testbed (hack/testbed): it comes up
 once per test session (reused if already running) and is never mocked or skipped: if it cannot
-start, the tests that need it fail with the step and the log that broke."""
+start, the tests that need it fail with the step and the log that broke.
+
+The testbed runs the real External Secrets Operator. Only where a developer asked for the stand-in
+(JXSECRET_TESTBED_ESO=standin) are the tests marked `real_eso` skipped; in CI that choice fails every
+integration test instead."""
 
 import json
 import os
@@ -17,6 +21,24 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 # Variables from the developer's shell that would point our tools elsewhere (or hide missing flushes).
 STRAY = ("KUBECONFIG", "VAULT_", "BAO_", "KUBECTL_", "NO_COLOR", "PYTHONUNBUFFERED")
+TESTBED = [sys.executable, str(REPO / "hack" / "testbed")]
+STANDIN_ASKED = os.environ.get("JXSECRET_TESTBED_ESO") == "standin"
+
+
+def pytest_report_header(config):
+    running = subprocess.run([*TESTBED, "status"], capture_output=True, text=True)
+    if running.returncode == 0:
+        return f"testbed: {running.stdout.splitlines()[-1]}"
+    return f"testbed: not up yet; ESO: {'the stand-in' if STANDIN_ASKED else 'the real controller'} once it is"
+
+
+def pytest_collection_modifyitems(config, items):
+    if STANDIN_ASKED and not os.environ.get("CI"):
+        skip = pytest.mark.skip(reason="behaviour of the real ESO controller; JXSECRET_TESTBED_ESO=standin asked for "
+                                       "the stand-in")
+        for item in items:
+            if "real_eso" in item.keywords:
+                item.add_marker(skip)
 
 
 @dataclass
@@ -30,6 +52,11 @@ class Testbed:
     @property
     def limited_kubeconfig(self):
         return self.exports["JXSECRET_TESTBED_LIMITED_KUBECONFIG"]
+
+    @property
+    def eso(self):
+        """"real" (the External Secrets Operator controller) or "standin" (hack/eso_standin.py)."""
+        return self.exports["JXSECRET_TESTBED_ESO"]
 
     @property
     def vault_addr(self):
@@ -107,7 +134,7 @@ class Testbed:
 
 @pytest.fixture(scope="session")
 def testbed():
-    result = subprocess.run([sys.executable, str(REPO / "hack" / "testbed"), "up"], capture_output=True, text=True)
+    result = subprocess.run([*TESTBED, "up"], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.fail(f"hack/testbed up failed:\n{result.stderr}", pytrace=False)
     exports = {}
@@ -115,7 +142,11 @@ def testbed():
         if line.startswith("export "):
             key, _, value = line[len("export "):].partition("=")
             exports[key] = value
-    return Testbed(exports)
+    testbed = Testbed(exports)
+    if os.environ.get("CI") and testbed.eso != "real":
+        pytest.fail("CI runs the real External Secrets Operator, but this testbed runs the stand-in "
+                    "(unset JXSECRET_TESTBED_ESO)", pytrace=False)
+    return testbed
 
 
 @pytest.fixture

@@ -2,9 +2,12 @@
 
 import base64
 import json
+import os
 import secrets
+import socket
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +74,7 @@ def test_portforward_package_reaches_openbao(testbed):
     assert health["initialized"] and not health["sealed"]
 
 
-def test_eso_standin_syncs_a_value_from_openbao(testbed, namespace):
+def test_eso_syncs_a_value_from_openbao(testbed, namespace):
     path = f"tests/{namespace}/app"
     value = secrets.token_hex(8)
     testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"password": value}, mount_point="secret")
@@ -105,7 +108,7 @@ def test_eso_standin_syncs_a_value_from_openbao(testbed, namespace):
     testbed.wait_until(changed)
 
 
-def test_eso_standin_reports_a_missing_key_like_eso(testbed, namespace):
+def test_eso_reports_a_missing_key(testbed, namespace):
     testbed.kubectl("apply", "-f", "-", input=json.dumps({
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
         "metadata": {"name": "nothing", "namespace": namespace},
@@ -124,11 +127,41 @@ def test_eso_standin_reports_a_missing_key_like_eso(testbed, namespace):
     assert "NotFound" in missing.stderr
 
 
+@pytest.mark.real_eso
+def test_the_controller_is_the_real_external_secrets_operator(testbed):
+    state = json.loads((Path(testbed.kubeconfig).parent / "state.json").read_text())
+    binary = os.readlink(f"/proc/{state['pids']['eso']}/exe")
+    assert binary == str(Path(state["bin"]) / "eso")
+    # Only the real controller has a store reconciler: it validated the Jenkins X store by its
+    # in-cluster address, which resolves inside ESO's mount namespace...
+    store = testbed.get("clustersecretstores.external-secrets.io", "vault")
+    assert [(c["type"], c["status"], c["reason"]) for c in store["status"]["conditions"]] == [("Ready", "True", "Valid")]
+    assert store["status"]["capabilities"] == "ReadWrite"
+    # ...and nowhere else: the plugin must still open its own tunnel.
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("vault.jx-vault.svc", 8200)
+
+
+@pytest.mark.real_eso
+def test_eso_restores_a_deleted_secret(testbed, namespace):
+    testbed.vault().secrets.kv.v2.create_or_update_secret(f"tests/{namespace}/app", secret={"k": "v"},
+                                                          mount_point="secret")
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "app", "namespace": namespace},
+                   "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"}, "refreshInterval": "0s",
+                            "data": [{"secretKey": "k", "remoteRef": {"key": f"tests/{namespace}/app", "property": "k"}}]}})
+    testbed.wait_until(lambda: testbed.ready(namespace, "app") == "True")
+    uid = testbed.get("secret", "app", "-n", namespace)["metadata"]["uid"]
+    testbed.kubectl("delete", "secret", "app", "-n", namespace)
+    # Even with refreshInterval 0s: ESO watches the Secrets it manages (a fixture cannot delete one to get
+    # a SecretMissing state; creationPolicy Merge gives that).
+    testbed.wait_until(lambda: testbed.kubectl("get", "secret", "app", "-n", namespace, "-o", "jsonpath={.metadata.uid}",
+                                               check=False).stdout not in ("", uid))
+
+
 def run_testbed(*args, state_dir=None, **env):
-    import os
     import subprocess
     import sys
-    from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]
     environ = dict(os.environ, **env)
@@ -141,16 +174,17 @@ def run_testbed(*args, state_dir=None, **env):
 def test_status_and_env_describe_the_running_testbed(testbed):
     status = run_testbed("status")
     assert status.returncode == 0, status.stdout
-    lines = status.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == ["etcd", "kube-apiserver", "openbao", "kwok", "eso-standin"]
+    *lines, eso = status.stdout.splitlines()
+    controllers = {"real": ["eso", "kes-standin"], "standin": ["eso-standin"]}[testbed.eso]
+    assert [line.split()[0] for line in lines] == ["etcd", "kube-apiserver", "openbao", "kwok", *controllers]
     assert all(line.split()[-2:] == ["running", "healthy"] for line in lines)
+    assert eso == {"real": "ESO: the real External Secrets Operator v0.16.2",
+                   "standin": "ESO: hack/eso_standin.py (JXSECRET_TESTBED_ESO=standin), not the real controller"}[testbed.eso]
     env = run_testbed("env")
     assert f"export KUBECONFIG={testbed.kubeconfig}" in env.stdout.splitlines()
 
 
 def test_up_is_idempotent_and_down_stops_only_its_own_processes(testbed, tmp_path):
-    import os
-
     state = tmp_path / "second"
     try:
         first = run_testbed("up", state_dir=state)
@@ -171,7 +205,6 @@ def test_up_is_idempotent_and_down_stops_only_its_own_processes(testbed, tmp_pat
 
 def test_prebuilt_binaries_directory_skips_the_build(tmp_path):
     import subprocess
-    from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]
     script = repo / "hack" / "build-binaries.sh"

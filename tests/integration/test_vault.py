@@ -406,10 +406,18 @@ def test_openbao_provider_store(testbed, namespace):
     with open_store(kube(testbed), "ClusterSecretStore", "openbao", namespace, {}, {"HOME": "/nonexistent"}) as store:
         store.write(key, {"token": "t"})
         assert store.name == "ClusterSecretStore/openbao"
+    assert testbed.vault().secrets.kv.v2.read_secret_version(key, mount_point="secret",
+                                                             raise_on_deleted_version=True)["data"]["data"] == {"token": "t"}
+
+
+@pytest.mark.real_eso
+def test_verify_names_an_openbao_store_this_eso_does_not_know(testbed, namespace):
+    # ESO v0.16.2 predates the openBao provider: the store is invalid and its ExternalSecrets cannot sync.
     testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
                    "metadata": {"name": "bao", "namespace": namespace},
                    "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "openbao"},
-                            "data": [{"secretKey": "token", "remoteRef": {"key": key, "property": "token"}}]}})
-    testbed.wait_until(lambda: testbed.ready(namespace, "bao") == "True")
-    rows = json.loads(testbed.jxsecret("verify", "-n", namespace, "-o", "json").stdout)
-    assert [(r["store"], r["state"]) for r in rows] == [("ClusterSecretStore/openbao", "Populated")]
+                            "data": [{"secretKey": "token", "remoteRef": {"key": "any", "property": "token"}}]}})
+    testbed.wait_until(lambda: testbed.ready(namespace, "bao") == "False")
+    [row] = json.loads(testbed.jxsecret("verify", "-n", namespace, "-o", "json").stdout)
+    assert (row["store"], row["state"], row["reason"]) == ("ClusterSecretStore/openbao", "SyncError", "SecretSyncedError")
+    assert row["detail"] == 'error processing spec.data[0] (key: any), err: ClusterSecretStore "openbao" is not ready'

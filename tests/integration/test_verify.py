@@ -42,7 +42,8 @@ def states(testbed):
     testbed.apply(
         es("populated", ns, keys, f"tests/{ns}/full"),
         es("keys-missing", ns, keys, f"tests/{ns}/empty"),
-        es("secret-missing", ns, keys, f"tests/{ns}/full", refreshInterval="0s"),
+        # Merge writes into a Secret someone else creates; until then ESO reports Ready/SecretMissing.
+        es("secret-missing", ns, keys, f"tests/{ns}/full", target={"creationPolicy": "Merge"}),
         es("sync-error", ns, keys, f"tests/{ns}/absent"),
         es("unknown", ns, keys, f"tests/{ns}/full", store={"kind": "ClusterSecretStore", "name": other}),
         es("beta", ns, keys, f"tests/{ns}/full", api_version="external-secrets.io/v1beta1"),
@@ -54,8 +55,6 @@ def states(testbed):
         testbed.wait_until(lambda: testbed.ready(ns, name))
     for name in ("legacy", "legacy-error"):
         testbed.wait_until(lambda: testbed.ready(ns, name, "externalsecrets.kubernetes-client.io"))
-    # Someone deleted the Secret; with refreshInterval 0s ESO does not bring it back.
-    testbed.kubectl("delete", "secret", "secret-missing", "-n", ns)
     testbed.wait_until(lambda: testbed.get("events", "-n", ns, "--field-selector",
                                            "involvedObject.name=sync-error,type=Warning")["items"])
     return ns
@@ -69,7 +68,7 @@ legacy          Populated                          SUCCESS
 legacy-error    SyncError      username, token     ERROR
 populated       Populated                          SecretSynced
 renamed         Populated                          SecretSynced
-secret-missing  SecretMissing  username, password  SecretSynced
+secret-missing  SecretMissing  username, password  SecretMissing
 sync-error      SyncError      username, password  SecretSyncedError
 unknown         Unknown        username, password
 """
@@ -127,6 +126,26 @@ def test_label_selector(testbed, states):
     testbed.kubectl("label", "es", "populated", "-n", states, "team=web", "--overwrite")
     result = testbed.jxsecret("verify", "-n", states, "-l", "team=web", "-o", "name")
     assert result.stdout == "externalsecret.external-secrets.io/populated\n"
+
+
+@pytest.mark.real_eso
+def test_templates_and_datafrom_as_eso_writes_them(testbed, namespace):
+    kv = testbed.vault().secrets.kv.v2
+    kv.create_or_update_secret(f"tests/{namespace}/app", secret={"user": "u", "pass": "p"}, mount_point="secret")
+    kv.create_or_update_secret(f"tests/{namespace}/half", secret={"a": "1", "b": ""}, mount_point="secret")
+    templated = es("templated", namespace, ["user", "pass"], f"tests/{namespace}/app",
+                   target={"template": {"data": {"url": "https://{{ .user }}:{{ .pass }}@git.example.invalid"}}})
+    extracted, half = (es(name, namespace, [], "") for name in ("extracted", "half"))
+    extracted["spec"] |= {"data": [], "dataFrom": [{"extract": {"key": f"tests/{namespace}/app"}}]}
+    half["spec"] |= {"data": [], "dataFrom": [{"extract": {"key": f"tests/{namespace}/half"}}]}
+    testbed.apply(templated, extracted, half)
+    for name in ("templated", "extracted", "half"):
+        testbed.wait_until(lambda: testbed.ready(namespace, name) == "True")
+    # The template's keys are what the Secret must hold; with dataFrom, whatever ESO wrote must be non-empty.
+    assert set(testbed.get("secret", "templated", "-n", namespace)["data"]) == {"url"}
+    rows = {r["name"]: r for r in json.loads(testbed.jxsecret("verify", "-n", namespace, "-o", "json").stdout)}
+    assert {name: (r["state"], r["missingKeys"]) for name, r in rows.items()} == {
+        "templated": ("Populated", []), "extracted": ("Populated", []), "half": ("KeysMissing", ["b"])}
 
 
 def test_empty_scope_says_so(testbed, namespace):
@@ -316,6 +335,8 @@ def test_wait_returns_when_the_value_arrives(testbed, namespace):
         assert first == "waiting for 1 of 1 ExternalSecrets:\n"
         assert proc.stdout.readline().startswith(f"  {namespace}/late: SyncError (missing token): SecretSyncedError")
         testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"token": "t"}, mount_point="secret")
+        # ESO retries a failed sync with a back-off of up to 7 minutes: a writer asks for a sync now.
+        testbed.kubectl("annotate", "es", "late", "-n", namespace, f"force-sync={time.time()}", "--overwrite")
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
