@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from .errors import ExitStatus, JxSecretError, UsageError, first_line
+from .flags import HelpFormatter, add_command_parser, add_kube_flags, add_output_flag
 
 PROG = "kubectl jxsecret"
 
@@ -111,29 +112,6 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}\nsee '{self.prog} -h' for help")
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog):
-        super().__init__(prog, max_help_position=32)
-
-
-def add_kube_flags(parser: argparse.ArgumentParser, output_formats) -> None:
-    """kubectl's own flag names and meanings, so muscle memory works."""
-    g = parser.add_argument_group("kubectl flags")
-    g.add_argument("--kubeconfig", metavar="PATH", help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    g.add_argument("--context", metavar="NAME", help="the kubeconfig context to use (default: its current-context)")
-    g.add_argument("-n", "--namespace", metavar="NS", help="only this namespace")
-    g.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
-    g.add_argument("--request-timeout", metavar="DURATION", default="30s",
-                   help="how long to wait for one API request, e.g. 10s, 1m (default: 30s; 0 = no limit)")
-    if output_formats:
-        add_output_flag(parser, output_formats)
-
-
-def add_output_flag(parser: argparse.ArgumentParser, output_formats) -> None:
-    parser.add_argument("-o", "--output", choices=output_formats, default=output_formats[0], metavar="FORMAT",
-                        help=f"output format: {'|'.join(output_formats)} (default: {output_formats[0]})")
-
-
 def build_parser() -> Parser:
     root = Parser(
         prog=PROG, formatter_class=HelpFormatter,
@@ -152,15 +130,6 @@ def build_parser() -> Parser:
             add_output_flag(p, cmd.output_formats)
         command_module(cmd).add_arguments(p)
     return root
-
-
-def add_command_parser(subparsers, name, aliases, help, description, examples) -> Parser:
-    """One (sub)command's parser, the same way at every level of the tree."""
-    p = subparsers.add_parser(name, aliases=list(aliases), help=help, description=description,
-                              epilog=f"examples:\n  {examples}", formatter_class=HelpFormatter)
-    # --debug is accepted after the command too; SUPPRESS keeps a root-level --debug.
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    return p
 
 
 def command_module(cmd: Command):
@@ -213,7 +182,7 @@ def dispatch(args, env) -> int:
 
 def run_completion(args, env) -> int:
     from . import completion
-    return completion.main(args, env)
+    return completion.main(args, env, build_parser)
 
 
 if __name__ == "__main__":

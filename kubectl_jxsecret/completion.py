@@ -11,7 +11,6 @@ kubernetes client (~0.3-0.7 s).
 """
 
 import argparse
-import os
 import shutil
 import subprocess
 
@@ -19,10 +18,11 @@ import subprocess
 DEFAULT, ERROR, NO_SPACE, NO_FILE_COMP = 0, 1, 2, 4
 
 
-def main(words, env) -> int:
+def main(words, env, build_parser) -> int:
+    """`build_parser` makes the command line's parser (cli passes its own: completion never imports cli)."""
     words = list(words) or [""]
     try:
-        candidates, directive = complete(words, env.environ)
+        candidates, directive = complete(build_parser(), words, env.environ)
     except Exception:  # completion must never break the user's shell
         candidates, directive = [], ERROR
     for value, description in candidates:
@@ -31,11 +31,8 @@ def main(words, env) -> int:
     return 0
 
 
-def complete(words, environ):
+def complete(parser, words, environ):
     """(candidates, directive) for `words`, whose last element is the word being completed."""
-    from .cli import build_parser
-
-    parser = build_parser()
     *done, current = words
     seen = {}
     expecting = None  # the option action whose value comes next

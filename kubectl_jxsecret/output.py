@@ -5,6 +5,9 @@ Commands return plain data; this module is the only place that decides how it lo
 
 import json
 
+from .model.duration import format_duration
+from .model.status import State, Verdict
+
 # ANSI colours by meaning, not by hue, so a command says "bad" and the theme decides.
 _STYLES = {"good": "\x1b[32m", "bad": "\x1b[31m", "warn": "\x1b[33m", "dim": "\x1b[2m", "bold": "\x1b[1m"}
 _RESET = "\x1b[0m"
@@ -38,3 +41,96 @@ def table(rows, headers, stream) -> None:
     tabulate = tabulate_module.tabulate
     text = tabulate(rows, headers=[h.upper() for h in headers], tablefmt="plain", disable_numparse=True)
     stream.write(text + "\n")
+
+
+# ------------------------------------------------------------------------------------------ verdicts
+
+STATE_STYLE = {State.POPULATED: "good", State.SYNC_ERROR: "bad", State.SECRET_MISSING: "bad",
+               State.KEYS_MISSING: "warn", State.UNKNOWN: "dim"}
+
+
+def render_report(report, fmt: str, namespace: str | None, env) -> None:
+    """verify: a scan.Report as a table (-o table|wide), names (-o name) or data (-o json|yaml)."""
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=env.stderr)
+    verdicts = report.verdicts
+    if fmt in ("json", "yaml"):
+        dump([v.to_dict() for v in verdicts], fmt, env.stdout)
+        return
+    if fmt == "name":
+        for v in verdicts:
+            print(f"externalsecret.{v.api_version.split('/')[0]}/{v.name}", file=env.stdout)
+        return
+    if not verdicts:
+        print(f"No ExternalSecrets found in {f'namespace {namespace}' if namespace else 'any namespace'}.",
+              file=env.stderr)
+        return
+    table(table_rows(verdicts, fmt == "wide", namespace is None, env.colors),
+          table_headers(fmt == "wide", namespace is None), env.stdout)
+    bad = len(report.not_populated)
+    if bad:
+        print(f"{bad} of {len(verdicts)} ExternalSecrets not populated.", file=env.stderr)
+
+
+def table_headers(wide: bool, with_namespace: bool) -> list[str]:
+    headers = (["namespace"] if with_namespace else []) + ["name", "status", "missing keys", "reason"]
+    if wide:
+        headers += ["secret", "store", "last sync", "api version", "message"]
+    return headers
+
+
+def table_rows(verdicts, wide: bool, with_namespace: bool, colors: bool) -> list[list[str]]:
+    rows = []
+    for v in verdicts:
+        row = ([v.namespace] if with_namespace else []) + [
+            v.name, style(v.state.value, STATE_STYLE[v.state], colors), ", ".join(v.missing_keys), v.reason]
+        if wide:
+            row += [v.secret, v.store, v.refresh_time, v.api_version, ": ".join(p for p in (v.message, v.detail) if p)]
+        rows.append(row)
+    return rows
+
+
+def describe(v: Verdict) -> str:
+    """One line for one verdict, with the operator's reason when it is not populated."""
+    text = f"{v.namespace}/{v.name}: {v.state.value}"
+    if v.missing_keys:
+        text += f" (missing {', '.join(v.missing_keys)})"
+    why = ": ".join(p for p in (v.reason, v.message, v.detail) if p)
+    return f"{text}: {why}" if why and not v.populated else text
+
+
+# ------------------------------------------------------------------------------------------ wait
+
+class WaitLog:
+    """wait's progress as it happens: what it waits for, then each change, so a long wait reads as a
+    log of what got fixed. Flushed line by line: a log piped to a file or CI must not lag behind."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def waiting(self, verdicts: list[Verdict]) -> None:
+        """The first answer: the ones not populated yet (nothing when all are)."""
+        waiting = [v for v in verdicts if not v.populated]
+        if waiting:
+            print(f"waiting for {len(waiting)} of {len(verdicts)} ExternalSecrets:", file=self.env.stdout)
+            for v in waiting:
+                print(f"  {describe(v)}", file=self.env.stdout)
+            self.env.stdout.flush()
+
+    def changed(self, verdicts: list[Verdict]) -> None:
+        for v in verdicts:
+            print(describe(v), file=self.env.stdout, flush=True)
+
+    def warning(self, message: str) -> None:
+        print(f"warning: {message}", file=self.env.stderr)
+
+
+def render_wait_outcome(outcome, env) -> None:
+    """How a wait ended (commands.wait.Outcome): all populated, or what is still missing and why."""
+    if outcome.populated:
+        print(f"all {len(outcome.verdicts)} ExternalSecrets populated", file=env.stdout, flush=True)
+        return
+    print(f"error: timed out after {format_duration(outcome.timeout)}; {len(outcome.waiting)} ExternalSecrets "
+          "not populated:", file=env.stderr)
+    for v in outcome.waiting:
+        print(f"  {describe(v)}", file=env.stderr)

@@ -5,14 +5,14 @@ import signal
 import time
 
 from ..errors import ExitStatus, JxSecretError, KubeError, StoreError, UsageError
+from ..flags import add_command_parser, add_kube_flags
 from ..model import vault as model
 from ..model.duration import format_duration, parse_duration
 
 
 def add_arguments(parser):
-    from ..cli import Parser, add_command_parser, add_kube_flags
-
-    sub = parser.add_subparsers(dest="vault_command", metavar="<command>", parser_class=Parser, required=True)
+    # The nested parsers are of the parent's class (argparse's default), so usage errors stay UsageErrors.
+    sub = parser.add_subparsers(dest="vault_command", metavar="<command>", required=True)
 
     pf = add_command_parser(
         sub, "portforward", ("port-forward", "portfwd"),

@@ -1,207 +1,49 @@
 """`kubectl jxsecret verify`: is every ExternalSecret populated, and if not, why?
 
-Requests, whatever the number of ExternalSecrets: one discovery (`GET /apis`), one paginated
-LIST of ExternalSecrets per served API, and the Secrets listed per namespace that has
-ExternalSecrets (in parallel), or once cluster-wide when they span many namespaces. Never one
-GET per ExternalSecret. Secret values are only looked at as "empty or not".
+One scan (scan.py), rendered once (output.render_report); the exit status says whether everything
+could be checked and was populated.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .. import output
-from ..errors import ExitStatus, KubeError
-from ..model.externalsecret import ESO_GROUP, KES_GROUP, Api, ExternalSecret, pick_apis
-from ..model.status import State, Verdict, evaluate, secret_summary
-
-# Above this many namespaces one cluster-wide Secret LIST is cheaper than one LIST per namespace.
-PER_NAMESPACE_MAX = 16
-STATE_STYLE = {State.POPULATED: "good", State.SYNC_ERROR: "bad", State.SECRET_MISSING: "bad",
-               State.KEYS_MISSING: "warn", State.UNKNOWN: "dim"}
+from ..errors import ExitStatus
+from ..flags import KubeFlags, add_selection_flags
+from ..scan import Report, Selection, collect, discover
 
 
 def add_arguments(parser):
     add_selection_flags(parser)
 
 
-def add_selection_flags(parser):
-    """The flags that choose ExternalSecrets; shared with wait."""
-    parser.add_argument("-l", "--selector", metavar="SELECTOR",
-                        help="label selector, e.g. secret.jenkins-x.io/replica-source=true")
-    parser.add_argument("-f", "--filter", metavar="TEXT", default="",
-                        help="only ExternalSecrets whose name contains TEXT")
+@dataclass
+class Options:
+    """verify's options, kubectl style: from_args() binds the flags, complete() builds the client,
+    run() scans. There is nothing to validate beyond what the parser checks (the -o choices)."""
 
-
-@dataclass(frozen=True)
-class Selection:
-    """Which ExternalSecrets a command looks at."""
-
-    namespace: str | None = None  # None = all namespaces
-    selector: str | None = None  # label selector, applied by the API server
-    name_filter: str = ""  # substring of the name
-    mandatory_only: bool = False  # only those the Jenkins X schema marks mandatory
+    kube_flags: KubeFlags
+    selection: Selection
+    output_format: str = "table"
+    kube: object = field(default=None, init=False)  # the API client (kube.client.Kube), from complete()
 
     @classmethod
-    def from_args(cls, args, mandatory_only=False):
-        return cls(None if args.all_namespaces else args.namespace, args.selector, args.filter, mandatory_only)
+    def from_args(cls, args) -> "Options":
+        return cls(KubeFlags.from_args(args), Selection.from_args(args), args.output)
 
-    def wants(self, es: ExternalSecret) -> bool:
-        return self.name_filter in es.name and (es.mandatory or not self.mandatory_only)
+    def complete(self) -> None:
+        from ..kube.client import connect
 
+        self.kube = connect(self.kube_flags)
 
-@dataclass
-class Report:
-    verdicts: list[Verdict] = field(default_factory=list)
-    forbidden: dict[str, list[str]] = field(default_factory=dict)  # resource -> namespaces RBAC hides
+    def run(self) -> Report:
+        return collect(self.kube, discover(self.kube), self.selection)
 
-    def deny(self, resource: str, namespace: str) -> None:
-        self.forbidden.setdefault(resource, []).append(namespace)
-
-    @property
-    def warnings(self) -> list[str]:
-        """One line per resource, however many namespaces: what could not be checked."""
-        lines = []
-        for resource, namespaces in self.forbidden.items():
-            if len(namespaces) == 1:
-                lines.append(f"cannot list {resource} in namespace {namespaces[0]}: forbidden")
-            else:
-                shown = ", ".join(namespaces[:10]) + (", …" if len(namespaces) > 10 else "")
-                lines.append(f"cannot list {resource} in {len(namespaces)} namespaces ({shown}): forbidden")
-        return lines
-
-    @property
-    def not_populated(self) -> list[Verdict]:
-        return [v for v in self.verdicts if not v.populated]
-
-
-def discover(kube) -> list[Api]:
-    apis = pick_apis(kube.served_resources((ESO_GROUP, KES_GROUP)))
-    if not apis:
-        raise KubeError(f'no ExternalSecret API in context "{kube.context}": the External Secrets Operator '
-                        "CRDs (external-secrets.io) are not installed on this cluster")
-    return apis
-
-
-def collect(kube, apis: list[Api], selection: Selection) -> Report:
-    """Evaluate every selected ExternalSecret. Shared by verify and wait."""
-    report = Report()
-    externalsecrets = []
-    for api in apis:
-        externalsecrets += list_externalsecrets(kube, api, selection.namespace, selection.selector, report)
-    # Filter before looking at Secrets: what is filtered out is neither fetched nor shown.
-    externalsecrets = [es for es in externalsecrets if selection.wants(es)]
-    secrets, unreadable = list_secrets(kube, sorted({es.namespace for es in externalsecrets}),
-                                       cluster_wide=selection.namespace is None, report=report)
-    externalsecrets.sort(key=lambda e: (e.namespace, e.name, e.api_version))
-    verdicts = [evaluate(es, secrets.get((es.namespace, es.target_name)), unreadable.get(es.namespace, ""))
-                for es in externalsecrets]
-    details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
-    report.verdicts = [replace(v, detail=details[es.uid]) if es.uid in details else v
-                       for es, v in zip(externalsecrets, verdicts)]
-    return report
-
-
-def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:
-    """uid -> message of the latest Warning event, for ExternalSecrets the operator cannot sync.
-
-    ESO's Ready message is generic ("could not get secret data from provider"); the event names the
-    key and the cause. One LIST per namespace with failures; unreadable events are simply left out.
-    """
-    wanted = {es.uid for es in failing}
-    latest: dict[str, tuple[str, str]] = {}
-    for ns in sorted({es.namespace for es in failing}):
-        try:
-            events = kube.list(f"/api/v1/namespaces/{ns}/events",
-                               {"fieldSelector": "involvedObject.kind=ExternalSecret,type=Warning"})
-            for ev in events:
-                uid = (ev.get("involvedObject") or {}).get("uid")
-                stamp = ev.get("lastTimestamp") or ev.get("eventTime") or ""
-                if uid in wanted and stamp >= latest.get(uid, ("", ""))[0]:
-                    latest[uid] = (stamp, str(ev.get("message") or "").strip())
-        except KubeError:
-            continue  # events are a bonus: RBAC may hide them
-    return {uid: message for uid, (_, message) in latest.items()}
-
-
-def list_externalsecrets(kube, api: Api, namespace, selector, report) -> list[ExternalSecret]:
-    query = {"labelSelector": selector}
-    try:
-        return [ExternalSecret(stamp(raw, api)) for raw in kube.list(api.path(namespace), query)]
-    except KubeError as e:
-        if e.status != 403 or namespace is not None:
-            raise
-    # Cluster-wide LIST forbidden: fall back to the namespaces we may read, and say which we may not.
-    try:
-        namespaces = [n["metadata"]["name"] for n in kube.list("/api/v1/namespaces")]
-    except KubeError:
-        raise KubeError(f"forbidden: cannot list {api.plural}.{api.group} in all namespaces, nor the namespaces "
-                        "themselves: pass -n NAMESPACE", 403) from None
-    found = []
-    for ns in namespaces:
-        try:
-            found += [ExternalSecret(stamp(raw, api)) for raw in kube.list(api.path(ns), query)]
-        except KubeError as e:
-            if e.status != 403:
-                raise
-            report.deny(f"{api.plural}.{api.group}", ns)
-    return found
-
-
-def stamp(raw: dict, api: Api) -> dict:
-    # Items of a LIST carry no apiVersion/kind of their own in every server version; set them.
-    raw.setdefault("apiVersion", api.api_version)
-    raw.setdefault("kind", "ExternalSecret")
-    return raw
-
-
-def list_secrets(kube, namespaces, cluster_wide, report):
-    """((namespace, name) -> key summary, namespace -> why its Secrets could not be read)."""
-    unreadable = {}
-
-    def summarise(secrets, wanted=None):
-        """Keep key names and emptiness only, page by page: values are never held on to."""
-        summaries = {}
-        for s in secrets:
-            meta = s.get("metadata") or {}
-            if wanted is None or meta.get("namespace") in wanted:
-                summaries[(meta.get("namespace"), meta.get("name"))] = secret_summary(s)
-        return summaries
-
-    if cluster_wide and len(namespaces) > PER_NAMESPACE_MAX:
-        try:
-            return summarise(kube.list("/api/v1/secrets"), set(namespaces)), unreadable
-        except KubeError as e:
-            if e.status != 403:
-                raise  # forbidden cluster-wide: per namespace below tells which ones we may read
-
-    def one(ns):
-        try:
-            return ns, summarise(kube.list(f"/api/v1/namespaces/{ns}/secrets"))
-        except KubeError as e:
-            if e.status != 403:
-                raise
-            return ns, None
-
-    summaries = {}
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for ns, found in pool.map(one, namespaces):
-            if found is None:
-                unreadable[ns] = f"cannot list Secrets in namespace {ns}: forbidden"
-                report.deny("Secrets", ns)
-            else:
-                summaries.update(found)
-    return summaries, unreadable
-
-
-# ------------------------------------------------------------------------------------------ run
 
 def run(args, env) -> int:
-    from ..kube.client import connect
-
-    kube = connect(args)
-    selection = Selection.from_args(args)
-    report = collect(kube, discover(kube), selection)
-    render(report, args.output, selection.namespace, env)
+    options = Options.from_args(args)
+    options.complete()
+    report = options.run()
+    output.render_report(report, options.output_format, options.selection.namespace, env)
     return exit_status(report)
 
 
@@ -209,43 +51,3 @@ def exit_status(report: Report) -> int:
     if report.warnings:
         return ExitStatus.ERROR  # something could not be checked: not a clean bill of health
     return ExitStatus.NOT_POPULATED if report.not_populated else ExitStatus.OK
-
-
-def render(report: Report, fmt: str, namespace: str | None, env) -> None:
-    for warning in report.warnings:
-        print(f"warning: {warning}", file=env.stderr)
-    verdicts = report.verdicts
-    if fmt in ("json", "yaml"):
-        output.dump([v.to_dict() for v in verdicts], fmt, env.stdout)
-        return
-    if fmt == "name":
-        for v in verdicts:
-            print(f"externalsecret.{v.api_version.split('/')[0]}/{v.name}", file=env.stdout)
-        return
-    if not verdicts:
-        print(f"No ExternalSecrets found in {f'namespace {namespace}' if namespace else 'any namespace'}.",
-              file=env.stderr)
-        return
-    output.table(table_rows(verdicts, fmt == "wide", namespace is None, env.colors),
-                 table_headers(fmt == "wide", namespace is None), env.stdout)
-    bad = len(report.not_populated)
-    if bad:
-        print(f"{bad} of {len(verdicts)} ExternalSecrets not populated.", file=env.stderr)
-
-
-def table_headers(wide: bool, with_namespace: bool) -> list[str]:
-    headers = (["namespace"] if with_namespace else []) + ["name", "status", "missing keys", "reason"]
-    if wide:
-        headers += ["secret", "store", "last sync", "api version", "message"]
-    return headers
-
-
-def table_rows(verdicts, wide: bool, with_namespace: bool, colors: bool) -> list[list[str]]:
-    rows = []
-    for v in verdicts:
-        row = ([v.namespace] if with_namespace else []) + [
-            v.name, output.style(v.state.value, STATE_STYLE[v.state], colors), ", ".join(v.missing_keys), v.reason]
-        if wide:
-            row += [v.secret, v.store, v.refresh_time, v.api_version, ": ".join(p for p in (v.message, v.detail) if p)]
-        rows.append(row)
-    return rows

@@ -107,10 +107,10 @@ def connection_reason(e: Exception) -> str:
     return first_line(text)
 
 
-def connect(args) -> Kube:
-    """The Kube of the command line's kubectl flags (--kubeconfig, --context, --request-timeout)."""
+def connect(flags) -> Kube:
+    """The Kube of the command line's kubectl flags: a flags.KubeFlags, or parsed args (same names)."""
     from ..model.duration import parse_duration
     from .kubeconfig import load
 
-    kc = load(kubeconfig_flag=args.kubeconfig, context_flag=args.context, namespace_flag=args.namespace)
-    return Kube(kc, parse_duration(args.request_timeout, "--request-timeout"))
+    kc = load(kubeconfig_flag=flags.kubeconfig, context_flag=flags.context, namespace_flag=flags.namespace)
+    return Kube(kc, parse_duration(flags.request_timeout, "--request-timeout"))

@@ -70,7 +70,7 @@ def test_context_values_come_from_the_kubeconfig(tmp_path):
 
 
 def test_internal_failure_still_exits_0_with_the_error_directive(monkeypatch):
-    def explode(words, environ):
+    def explode(parser, words, environ):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(completion, "complete", explode)

@@ -37,3 +37,14 @@ def test_fast_path_imports_nothing_heavy(args):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     imported = json.loads(result.stderr.strip().splitlines()[-1])
     assert imported == []
+
+
+def test_the_shared_flags_need_only_the_standard_library():
+    # Every parser (so --help and completion) is built from kubectl_jxsecret.flags.
+    code = ("import json, sys\nbefore = set(sys.modules)\nimport kubectl_jxsecret.flags\n"
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported = json.loads(result.stdout)
+    ours = {"kubectl_jxsecret", "kubectl_jxsecret.flags"}
+    assert [m for m in imported if m not in ours and m.split(".")[0] not in sys.stdlib_module_names] == []
+    assert "kubectl_jxsecret.flags" in imported

@@ -3,8 +3,9 @@
 import io
 
 from kubectl_jxsecret.cli import Environment
-from kubectl_jxsecret.commands.verify import Report, render
 from kubectl_jxsecret.model.status import State, Verdict
+from kubectl_jxsecret.output import render_report
+from kubectl_jxsecret.scan import Report
 
 
 def verdict(name, state, missing=(), reason=""):
@@ -23,7 +24,7 @@ class Tty(io.StringIO):
 
 def rendered(fmt, namespace=None, tty=False, environ=None):
     out, err = (Tty() if tty else io.StringIO()), io.StringIO()
-    render(REPORT, fmt, namespace, Environment(stdout=out, stderr=err, environ=environ or {}))
+    render_report(REPORT, fmt, namespace, Environment(stdout=out, stderr=err, environ=environ or {}))
     return out.getvalue(), err.getvalue()
 
 

@@ -1,0 +1,65 @@
+"""The flags commands share, declared once: kubectl's kube flags, -o/--output, the selection of
+ExternalSecrets, and the way every (sub)command parser is made.
+
+Standard library only: this module is on the path of `--help` and shell completion.
+"""
+
+import argparse
+from dataclasses import dataclass
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32)
+
+
+def add_command_parser(subparsers, name, aliases, help, description, examples) -> argparse.ArgumentParser:
+    """One (sub)command's parser, the same way at every level of the tree."""
+    p = subparsers.add_parser(name, aliases=list(aliases), help=help, description=description,
+                              epilog=f"examples:\n  {examples}", formatter_class=HelpFormatter)
+    # --debug is accepted after the command too; SUPPRESS keeps a root-level --debug.
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return p
+
+
+def add_kube_flags(parser: argparse.ArgumentParser, output_formats) -> None:
+    """kubectl's own flag names and meanings, so muscle memory works."""
+    g = parser.add_argument_group("kubectl flags")
+    g.add_argument("--kubeconfig", metavar="PATH", help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    g.add_argument("--context", metavar="NAME", help="the kubeconfig context to use (default: its current-context)")
+    g.add_argument("-n", "--namespace", metavar="NS", help="only this namespace")
+    g.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
+    g.add_argument("--request-timeout", metavar="DURATION", default="30s",
+                   help="how long to wait for one API request, e.g. 10s, 1m (default: 30s; 0 = no limit)")
+    if output_formats:
+        add_output_flag(parser, output_formats)
+
+
+def add_output_flag(parser: argparse.ArgumentParser, output_formats) -> None:
+    parser.add_argument("-o", "--output", choices=output_formats, default=output_formats[0], metavar="FORMAT",
+                        help=f"output format: {'|'.join(output_formats)} (default: {output_formats[0]})")
+
+
+def add_selection_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose ExternalSecrets (scan.Selection)."""
+    parser.add_argument("-l", "--selector", metavar="SELECTOR",
+                        help="label selector, e.g. secret.jenkins-x.io/replica-source=true")
+    parser.add_argument("-f", "--filter", metavar="TEXT", default="",
+                        help="only ExternalSecrets whose name contains TEXT")
+
+
+@dataclass(frozen=True)
+class KubeFlags:
+    """The kube flags' values as typed, which kube.client.connect() resolves into a client.
+
+    -A/--all-namespaces is not here: it chooses what to look at (scan.Selection), not how to connect.
+    """
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    request_timeout: str = "30s"
+
+    @classmethod
+    def from_args(cls, args) -> "KubeFlags":
+        return cls(args.kubeconfig, args.context, args.namespace, args.request_timeout)

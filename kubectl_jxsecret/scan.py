@@ -1,0 +1,189 @@
+"""The one engine: ExternalSecrets + their Secrets (+ Warning events) -> verdicts. Shared by verify
+and wait, and by every command that first needs to know what is populated.
+
+Requests, whatever the number of ExternalSecrets: one discovery (`GET /apis`), one paginated
+LIST of ExternalSecrets per served API, and the Secrets listed per namespace that has
+ExternalSecrets (in parallel), or once cluster-wide when they span many namespaces; one Events
+LIST per namespace with sync errors. Never one GET per ExternalSecret. Secret values are only
+looked at as "empty or not".
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from .errors import KubeError
+from .model.externalsecret import ESO_GROUP, KES_GROUP, Api, ExternalSecret, pick_apis
+from .model.status import State, Verdict, evaluate, secret_summary
+
+# Above this many namespaces one cluster-wide Secret LIST is cheaper than one LIST per namespace.
+PER_NAMESPACE_MAX = 16
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which ExternalSecrets a command looks at."""
+
+    namespace: str | None = None  # None = all namespaces
+    selector: str | None = None  # label selector, applied by the API server
+    name_filter: str = ""  # substring of the name
+    mandatory_only: bool = False  # only those the Jenkins X schema marks mandatory
+
+    @classmethod
+    def from_args(cls, args, mandatory_only=False) -> "Selection":
+        """From the kube flags (-n, -A) and the selection flags (flags.add_selection_flags)."""
+        return cls(None if args.all_namespaces else args.namespace, args.selector, args.filter, mandatory_only)
+
+    def wants(self, es: ExternalSecret) -> bool:
+        return self.name_filter in es.name and (es.mandatory or not self.mandatory_only)
+
+
+@dataclass
+class Report:
+    verdicts: list[Verdict] = field(default_factory=list)
+    forbidden: dict[str, list[str]] = field(default_factory=dict)  # resource -> namespaces RBAC hides
+
+    def deny(self, resource: str, namespace: str) -> None:
+        self.forbidden.setdefault(resource, []).append(namespace)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per resource, however many namespaces: what could not be checked."""
+        lines = []
+        for resource, namespaces in self.forbidden.items():
+            if len(namespaces) == 1:
+                lines.append(f"cannot list {resource} in namespace {namespaces[0]}: forbidden")
+            else:
+                shown = ", ".join(namespaces[:10]) + (", …" if len(namespaces) > 10 else "")
+                lines.append(f"cannot list {resource} in {len(namespaces)} namespaces ({shown}): forbidden")
+        return lines
+
+    @property
+    def not_populated(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.populated]
+
+
+def discover(kube) -> list[Api]:
+    apis = pick_apis(kube.served_resources((ESO_GROUP, KES_GROUP)))
+    if not apis:
+        raise KubeError(f'no ExternalSecret API in context "{kube.context}": the External Secrets Operator '
+                        "CRDs (external-secrets.io) are not installed on this cluster")
+    return apis
+
+
+def collect(kube, apis: list[Api], selection: Selection) -> Report:
+    """Evaluate every selected ExternalSecret."""
+    report = Report()
+    externalsecrets = []
+    for api in apis:
+        externalsecrets += list_externalsecrets(kube, api, selection.namespace, selection.selector, report)
+    # Filter before looking at Secrets: what is filtered out is neither fetched nor shown.
+    externalsecrets = [es for es in externalsecrets if selection.wants(es)]
+    secrets, unreadable = list_secrets(kube, sorted({es.namespace for es in externalsecrets}),
+                                       cluster_wide=selection.namespace is None, report=report)
+    externalsecrets.sort(key=lambda e: (e.namespace, e.name, e.api_version))
+    verdicts = [evaluate(es, secrets.get((es.namespace, es.target_name)), unreadable.get(es.namespace, ""))
+                for es in externalsecrets]
+    details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
+    report.verdicts = [replace(v, detail=details[es.uid]) if es.uid in details else v
+                       for es, v in zip(externalsecrets, verdicts)]
+    return report
+
+
+def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:
+    """uid -> message of the latest Warning event, for ExternalSecrets the operator cannot sync.
+
+    ESO's Ready message is generic ("could not get secret data from provider"); the event names the
+    key and the cause. One LIST per namespace with failures; unreadable events are simply left out.
+    """
+    wanted = {es.uid for es in failing}
+    latest: dict[str, tuple[str, str]] = {}
+    for ns in sorted({es.namespace for es in failing}):
+        try:
+            keep_latest(latest, kube.list(f"/api/v1/namespaces/{ns}/events",
+                                          {"fieldSelector": "involvedObject.kind=ExternalSecret,type=Warning"}), wanted)
+        except KubeError:
+            continue  # events are a bonus: RBAC may hide them
+    return {uid: message for uid, (_, message) in latest.items()}
+
+
+def keep_latest(latest: dict[str, tuple[str, str]], events, wanted: set[str]) -> None:
+    """Record in `latest` (uid -> (timestamp, message)) each event about a `wanted` object that is not
+    older than the one recorded. Event by event, so a page that fails later keeps what came before."""
+    for ev in events:
+        uid = (ev.get("involvedObject") or {}).get("uid")
+        stamp = ev.get("lastTimestamp") or ev.get("eventTime") or ""
+        if uid in wanted and stamp >= latest.get(uid, ("", ""))[0]:
+            latest[uid] = (stamp, str(ev.get("message") or "").strip())
+
+
+def list_externalsecrets(kube, api: Api, namespace, selector, report) -> list[ExternalSecret]:
+    query = {"labelSelector": selector}
+    try:
+        return [ExternalSecret(stamp(raw, api)) for raw in kube.list(api.path(namespace), query)]
+    except KubeError as e:
+        if e.status != 403 or namespace is not None:
+            raise
+    # Cluster-wide LIST forbidden: fall back to the namespaces we may read, and say which we may not.
+    try:
+        namespaces = [n["metadata"]["name"] for n in kube.list("/api/v1/namespaces")]
+    except KubeError:
+        raise KubeError(f"forbidden: cannot list {api.plural}.{api.group} in all namespaces, nor the namespaces "
+                        "themselves: pass -n NAMESPACE", 403) from None
+    found = []
+    for ns in namespaces:
+        try:
+            found += [ExternalSecret(stamp(raw, api)) for raw in kube.list(api.path(ns), query)]
+        except KubeError as e:
+            if e.status != 403:
+                raise
+            report.deny(f"{api.plural}.{api.group}", ns)
+    return found
+
+
+def stamp(raw: dict, api: Api) -> dict:
+    # Items of a LIST carry no apiVersion/kind of their own in every server version; set them.
+    raw.setdefault("apiVersion", api.api_version)
+    raw.setdefault("kind", "ExternalSecret")
+    return raw
+
+
+def list_secrets(kube, namespaces, cluster_wide, report):
+    """((namespace, name) -> key summary, namespace -> why its Secrets could not be read)."""
+    unreadable = {}
+    if cluster_wide and len(namespaces) > PER_NAMESPACE_MAX:
+        try:
+            return summarise(kube.list("/api/v1/secrets"), set(namespaces)), unreadable
+        except KubeError as e:
+            if e.status != 403:
+                raise  # forbidden cluster-wide: per namespace below tells which ones we may read
+
+    def one(ns):
+        try:
+            return ns, summarise(kube.list(f"/api/v1/namespaces/{ns}/secrets"))
+        except KubeError as e:
+            if e.status != 403:
+                raise
+            return ns, None
+
+    summaries = {}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for ns, found in pool.map(one, namespaces):
+            if found is None:
+                unreadable[ns] = f"cannot list Secrets in namespace {ns}: forbidden"
+                report.deny("Secrets", ns)
+            else:
+                summaries.update(found)
+    return summaries, unreadable
+
+
+def summarise(secrets, wanted: set[str] | None = None) -> dict[tuple[str, str], dict[str, bool]]:
+    """(namespace, name) -> key summary of the Secrets in `wanted` namespaces (None = all).
+
+    Key names and emptiness only, page by page: values are never held on to.
+    """
+    summaries = {}
+    for s in secrets:
+        meta = s.get("metadata") or {}
+        if wanted is None or meta.get("namespace") in wanted:
+            summaries[(meta.get("namespace"), meta.get("name"))] = secret_summary(s)
+    return summaries
