@@ -78,6 +78,17 @@ COMMANDS = [
         output_formats=(),
     ),
     Command(
+        name="refresh", module="refresh", output_formats=(),
+        help="ask ESO to sync the selected ExternalSecrets now, and wait until it has",
+        description="Set ESO's force-sync annotation on the selected ExternalSecrets (all namespaces\n"
+                    "unless -n), then wait until ESO reports a sync (or a failure) newer than the\n"
+                    "request, printing each as it lands.\n\n"
+                    "Exit status: 0 all synced, 3 some failed or did not sync in time, 1 error.",
+        examples="kubectl jxsecret refresh -n jx -f lighthouse\n"
+                 "  kubectl jxsecret refresh -l app=web --timeout 5m\n"
+                 "  kubectl jxsecret refresh -n jx --no-wait",
+    ),
+    Command(
         name="vault", module="vault", kube_flags=False, output_formats=(),
         help="reach the in-cluster Vault: portforward, env, wait",
         description="Reach the Vault (or OpenBao) that runs inside the cluster from here.",

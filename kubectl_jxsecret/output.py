@@ -13,6 +13,11 @@ _STYLES = {"good": "\x1b[32m", "bad": "\x1b[31m", "warn": "\x1b[33m", "dim": "\x
 _RESET = "\x1b[0m"
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 ExternalSecret", "2 ExternalSecrets"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def style(text: str, meaning: str, colors: bool) -> str:
     return f"{_STYLES[meaning]}{text}{_RESET}" if colors and text else text
 
@@ -134,3 +139,39 @@ def render_wait_outcome(outcome, env) -> None:
           "not populated:", file=env.stderr)
     for v in outcome.waiting:
         print(f"  {describe(v)}", file=env.stderr)
+
+
+# ------------------------------------------------------------------------------------------ refresh
+
+class SyncLog:
+    """The force-sync of refresh (and of every writer's ending) as it happens."""
+
+    def __init__(self, env):
+        self.env = env
+
+    def skipped(self, es, reason: str) -> None:
+        print(f"note: {es.namespace}/{es.name} not refreshed: {reason}", file=self.env.stderr)
+
+    def requested(self, pending, waiting: bool) -> None:
+        if pending:
+            what = "waiting for ESO to sync" if waiting else "ESO syncs them shortly"
+            print(f"force-sync requested for {count(len(pending), 'ExternalSecret')}; {what}", file=self.env.stdout,
+                  flush=True)
+
+    def landed(self, landed) -> None:
+        text = "synced" if landed.synced else f"sync failed: {landed.message or landed.es.ready.message}"
+        colour = "good" if landed.synced else "bad"
+        print(f"{landed.key}: {style(text, colour, self.env.colors)}", file=self.env.stdout, flush=True)
+
+
+def render_sync_outcome(outcome, env) -> None:
+    """How a force-sync ended (resync.Outcome): what is still not synced when the time was up."""
+    failed = [landed for landed in outcome.landed if not landed.synced]
+    if failed:
+        print(f"{count(len(failed), 'ExternalSecret')} of {len(outcome.landed) + len(outcome.pending)} failed to sync.",
+              file=env.stderr)
+    if outcome.pending:
+        print(f"error: timed out after {format_duration(outcome.timeout)}; "
+              f"{count(len(outcome.pending), 'ExternalSecret')} not synced yet:", file=env.stderr)
+        for p in outcome.pending:
+            print(f"  {p.es.namespace}/{p.es.name}", file=env.stderr)

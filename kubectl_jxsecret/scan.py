@@ -70,17 +70,21 @@ def discover(kube) -> list[Api]:
     return apis
 
 
-def collect(kube, apis: list[Api], selection: Selection) -> Report:
-    """Evaluate every selected ExternalSecret."""
-    report = Report()
+def select(kube, apis: list[Api], selection: Selection, report: Report) -> list[ExternalSecret]:
+    """The selected ExternalSecrets of every API, by namespace and name; what RBAC hides is noted in `report`."""
     externalsecrets = []
     for api in apis:
         externalsecrets += list_externalsecrets(kube, api, selection.namespace, selection.selector, report)
+    return sorted((es for es in externalsecrets if selection.wants(es)), key=lambda e: (e.namespace, e.name, e.api_version))
+
+
+def collect(kube, apis: list[Api], selection: Selection) -> Report:
+    """Evaluate every selected ExternalSecret."""
+    report = Report()
     # Filter before looking at Secrets: what is filtered out is neither fetched nor shown.
-    externalsecrets = [es for es in externalsecrets if selection.wants(es)]
+    externalsecrets = select(kube, apis, selection, report)
     secrets, unreadable = list_secrets(kube, sorted({es.namespace for es in externalsecrets}),
                                        cluster_wide=selection.namespace is None, report=report)
-    externalsecrets.sort(key=lambda e: (e.namespace, e.name, e.api_version))
     verdicts = [evaluate(es, secrets.get((es.namespace, es.target_name)), unreadable.get(es.namespace, ""))
                 for es in externalsecrets]
     details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
@@ -95,6 +99,11 @@ def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:
     ESO's Ready message is generic ("could not get secret data from provider"); the event names the
     key and the cause. One LIST per namespace with failures; unreadable events are simply left out.
     """
+    return {uid: message for uid, (_, message) in latest_warnings(kube, failing).items()}
+
+
+def latest_warnings(kube, failing: list[ExternalSecret]) -> dict[str, tuple[str, str]]:
+    """uid -> (timestamp, message) of the latest Warning event of each of `failing`."""
     wanted = {es.uid for es in failing}
     latest: dict[str, tuple[str, str]] = {}
     for ns in sorted({es.namespace for es in failing}):
@@ -103,7 +112,7 @@ def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:
                                           {"fieldSelector": "involvedObject.kind=ExternalSecret,type=Warning"}), wanted)
         except KubeError:
             continue  # events are a bonus: RBAC may hide them
-    return {uid: message for uid, (_, message) in latest.items()}
+    return latest
 
 
 def keep_latest(latest: dict[str, tuple[str, str]], events, wanted: set[str]) -> None:
