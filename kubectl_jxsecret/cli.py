@@ -89,6 +89,29 @@ COMMANDS = [
                  "  kubectl jxsecret refresh -n jx --no-wait",
     ),
     Command(
+        name="export", module="export", output_formats=(),
+        help="write the values behind the selected ExternalSecrets to a private file",
+        description="Read every store path the selected ExternalSecrets read (all namespaces unless -n)\n"
+                    "and write their values to FILE (mode 0600), in the layout import reads and jx secret\n"
+                    "export wrote. --source cluster reads the synced Secrets instead of the stores.\n"
+                    "Values go to a terminal only with an explicit -f -.",
+        examples="kubectl jxsecret export -f secrets.yaml\n"
+                 "  kubectl jxsecret export -n jx --filter lighthouse -f lighthouse.yaml\n"
+                 "  kubectl jxsecret export --vault-addr https://old-vault:8200 -f old.yaml   # migrate: then import",
+    ),
+    Command(
+        name="import", module="import_", output_formats=(),
+        help="write a file of values into the stores, then have ESO sync them",
+        description="Check the whole file first (YAML, every path read by a selected ExternalSecret,\n"
+                    "every store readable and writable), then write each changed store path once,\n"
+                    "merged; unchanged paths are not written. Then force-sync the ExternalSecrets that\n"
+                    "read what was written and wait for them.\n\n"
+                    "Exit status: 0 written and populated, 3 written but some not populated, 1 error.",
+        examples="kubectl jxsecret import -f secrets.yaml --dry-run\n"
+                 "  kubectl jxsecret import -f secrets.yaml\n"
+                 "  kubectl jxsecret import -f old-jx-export.yaml --allow-unknown",
+    ),
+    Command(
         name="vault", module="vault", kube_flags=False, output_formats=(),
         help="reach the in-cluster Vault: portforward, env, wait",
         description="Reach the Vault (or OpenBao) that runs inside the cluster from here.",

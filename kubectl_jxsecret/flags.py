@@ -40,12 +40,27 @@ def add_output_flag(parser: argparse.ArgumentParser, output_formats) -> None:
                         help=f"output format: {'|'.join(output_formats)} (default: {output_formats[0]})")
 
 
-def add_selection_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags that choose ExternalSecrets (scan.Selection)."""
+def add_selection_flags(parser: argparse.ArgumentParser, short_filter: bool = True) -> None:
+    """The flags that choose ExternalSecrets (scan.Selection). Commands that read or write a file
+    keep -f for --file (as jx secret import/export did) and spell the filter out."""
     parser.add_argument("-l", "--selector", metavar="SELECTOR",
                         help="label selector, e.g. secret.jenkins-x.io/replica-source=true")
-    parser.add_argument("-f", "--filter", metavar="TEXT", default="",
+    parser.add_argument(*(["-f"] if short_filter else []), "--filter", metavar="TEXT", default="",
                         help="only ExternalSecrets whose name contains TEXT")
+
+
+def add_vault_flags(parser: argparse.ArgumentParser):
+    """How to reach Vault, for every command that uses it. No token flag: argv is visible to all (ps)."""
+    g = parser.add_argument_group("vault flags (default: VAULT_* / BAO_* variables, then the cluster)")
+    g.add_argument("--vault-addr", metavar="URL", help="Vault address, e.g. https://vault.example.com:8200")
+    g.add_argument("--vault-ca-cert", metavar="PATH", help="PEM file of the CA that signed Vault's certificate")
+    g.add_argument("--vault-namespace", metavar="NS", help="Vault Enterprise / OpenBao namespace (not Kubernetes)")
+    return g
+
+
+def vault_flags(args) -> dict:
+    """The --vault-* values, as stores.discovery.gather() takes them."""
+    return {"address": args.vault_addr, "ca_cert": args.vault_ca_cert, "namespace": args.vault_namespace}
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,34 @@ def render_sync_outcome(outcome, env) -> None:
               f"{count(len(outcome.pending), 'ExternalSecret')} not synced yet:", file=env.stderr)
         for p in outcome.pending:
             print(f"  {p.es.namespace}/{p.es.name}", file=env.stderr)
+
+
+# ------------------------------------------------------------------------------------------ writes
+
+def render_writes(plans, written, env, dry_run: bool) -> None:
+    """Per store path what was (or, with --dry-run, would be) written: properties, never values."""
+    from .model.plan import summary
+
+    errors = {w.plan.destination: w.error for w in written if w.error}
+    for p in plans:
+        if not p.needs_write:
+            print(f"unchanged: {p.destination}: {', '.join(p.changes)}", file=env.stdout)
+        elif dry_run:
+            print(f"would write: {summary(p)}", file=env.stdout)
+        elif p.destination in errors:
+            print(f"error: not written: {p.destination}: {errors[p.destination]}", file=env.stderr)
+        else:
+            print(f"wrote: {summary(p)}", file=env.stdout)
+    if dry_run:
+        print("dry run: nothing written", file=env.stderr)
+    env.stdout.flush()
+
+
+def render_populated(verdicts, env) -> None:
+    """After a write and its sync: which ExternalSecrets hold every key now, and why the others do not."""
+    done = [f"{v.namespace}/{v.name}" for v in verdicts if v.populated]
+    if done:
+        print(f"populated: {', '.join(done)}", file=env.stdout)
+    for v in verdicts:
+        if not v.populated:
+            print(f"not populated: {describe(v)}", file=env.stderr)

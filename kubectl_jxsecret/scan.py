@@ -27,6 +27,7 @@ class Selection:
     selector: str | None = None  # label selector, applied by the API server
     name_filter: str = ""  # substring of the name
     mandatory_only: bool = False  # only those the Jenkins X schema marks mandatory
+    only: frozenset | None = None  # only these (namespace, name) pairs, e.g. those a command wrote for
 
     @classmethod
     def from_args(cls, args, mandatory_only=False) -> "Selection":
@@ -34,7 +35,8 @@ class Selection:
         return cls(None if args.all_namespaces else args.namespace, args.selector, args.filter, mandatory_only)
 
     def wants(self, es: ExternalSecret) -> bool:
-        return self.name_filter in es.name and (es.mandatory or not self.mandatory_only)
+        return (self.name_filter in es.name and (es.mandatory or not self.mandatory_only)
+                and (self.only is None or (es.namespace, es.name) in self.only))
 
 
 @dataclass

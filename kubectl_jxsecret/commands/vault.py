@@ -5,7 +5,8 @@ import signal
 import time
 
 from ..errors import ExitStatus, JxSecretError, KubeError, StoreError, UsageError
-from ..flags import add_command_parser, add_kube_flags
+from .. import flags
+from ..flags import add_command_parser, add_kube_flags, vault_flags
 from ..model import vault as model
 from ..model.duration import format_duration, parse_duration
 
@@ -61,16 +62,8 @@ def add_arguments(parser):
 
 
 def add_vault_flags(parser):
-    """How to reach Vault, for every command that uses it. No token flag: argv is visible to all (ps)."""
-    g = parser.add_argument_group("vault flags (default: VAULT_* / BAO_* variables, then the cluster)")
-    g.add_argument("--vault-addr", metavar="URL", help="Vault address, e.g. https://vault.example.com:8200")
-    g.add_argument("--vault-ca-cert", metavar="PATH", help="PEM file of the CA that signed Vault's certificate")
-    g.add_argument("--vault-namespace", metavar="NS", help="Vault Enterprise / OpenBao namespace (not Kubernetes)")
-    g.add_argument("--store", metavar="[KIND/]NAME", help="take the address and token from this ESO store")
-
-
-def vault_flags(args) -> dict:
-    return {"address": args.vault_addr, "ca_cert": args.vault_ca_cert, "namespace": args.vault_namespace}
+    group = flags.add_vault_flags(parser)
+    group.add_argument("--store", metavar="[KIND/]NAME", help="take the address and token from this ESO store")
 
 
 def run(args, env) -> int:

@@ -2,6 +2,7 @@
 
     store.name                      "ClusterSecretStore/vault", for messages
     store.read(key)  -> {property: value} | None
+    store.check_writable(key)               a StoreError now if a write would be refused
     store.write(key, {property: value})     merges: properties not named are kept
 
 `key` and `property` are an ExternalSecret's `remoteRef.key` and `remoteRef.property`, so every
@@ -22,7 +23,19 @@ class Store(Protocol):
 
     def read(self, key: str) -> dict[str, str] | None: ...
 
+    def check_writable(self, key: str) -> None: ...
+
     def write(self, key: str, values: dict[str, str]) -> None: ...
+
+
+def kube_allows(kube, verb: str, resource: str, namespace: str | None, group: str = "") -> bool:
+    """May we `verb` `resource`? One SelfSubjectAccessReview (the API server answers for every
+    authorizer, as `kubectl auth can-i` does)."""
+    review = kube.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body={
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group,
+                                        "namespace": namespace or ""}}})
+    return bool((review.get("status") or {}).get("allowed"))
 
 
 def store_path(api_version: str, kind: str, name: str, namespace: str | None) -> str:

@@ -85,6 +85,16 @@ class VaultStore:
         # A soft-deleted latest version reads as no data, but check-and-set must still name it.
         return data, int(meta.get("version") or 0)
 
+    def check_writable(self, key: str) -> None:
+        """Ask Vault what this token may do at the path (sys/capabilities-self), before any write."""
+        kv = self.locate(key)
+        api_path = f"{kv.mount}/data/{kv.path}" if kv.version == 2 else str(kv)
+        with self.errors("check the token's rights on", kv):
+            answer = self.client.adapter.post("/v1/sys/capabilities-self", json={"paths": [api_path]})
+        granted = set((answer.get("data") or {}).get(api_path) or [])
+        if not granted & {"create", "update", "root"}:
+            raise StoreError(self.forbidden_message("write", kv))
+
     def write(self, key: str, values: dict[str, str]) -> None:
         """Merge `values` into the properties at `key`; other properties are kept."""
         import hvac.exceptions

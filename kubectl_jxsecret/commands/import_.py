@@ -1,0 +1,104 @@
+"""`kubectl jxsecret import`: write a file of values (export's layout, or jx secret export's) into the
+stores the ExternalSecrets name, then have ESO sync them.
+
+Everything is checked before the first write: the file parses (errors name the line), every path
+belongs to a selected ExternalSecret (unless --allow-unknown), every path can be read and every store
+would accept the write. Writes merge, one per path; a path that already holds the values is left
+alone, so a second import writes nothing.
+"""
+
+import sys
+from dataclasses import dataclass, field
+
+from .. import output
+from ..catalog import build
+from ..errors import ExitStatus, JxSecretError, UsageError
+from ..flags import KubeFlags, add_selection_flags, add_vault_flags, vault_flags
+from ..model.duration import parse_duration
+from ..model.transfer import LayoutError, parse
+from ..scan import Report, Selection, discover, select
+
+SHOWN_UNKNOWN = 5  # unknown paths named in the error; the rest counted
+
+
+def add_arguments(parser):
+    add_selection_flags(parser, short_filter=False)
+    parser.add_argument("-f", "--file", required=True, metavar="PATH", help="the file to import; '-' reads stdin")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show which store paths and properties would change (never the values); write nothing")
+    parser.add_argument("--allow-unknown", action="store_true",
+                        help="skip paths no selected ExternalSecret reads, instead of refusing the file")
+    parser.add_argument("--timeout", default="2m", metavar="DURATION",
+                        help="how long to wait for ESO to sync what was written (default: 2m)")
+    add_vault_flags(parser)
+
+
+@dataclass
+class Options:
+    kube_flags: KubeFlags
+    selection: Selection
+    file: str
+    dry_run: bool = False
+    allow_unknown: bool = False
+    timeout: str = "2m"
+    vault: dict = field(default_factory=dict)
+    timeout_seconds: float = field(default=0.0, init=False)
+    paths: dict = field(default_factory=dict, init=False, repr=False)  # the file's values, from validate()
+    kube: object = field(default=None, init=False)
+
+    @classmethod
+    def from_args(cls, args) -> "Options":
+        return cls(KubeFlags.from_args(args), Selection.from_args(args), args.file, args.dry_run, args.allow_unknown,
+                   args.timeout, vault_flags(args))
+
+    def validate(self, stdin=sys.stdin) -> None:
+        """The durations and the whole file, before anything touches the cluster."""
+        self.timeout_seconds = parse_duration(self.timeout, "--timeout")
+        source = "stdin" if self.file == "-" else self.file
+        try:
+            text = stdin.read() if self.file == "-" else open(self.file, encoding="utf-8").read()
+        except OSError as e:
+            raise UsageError(f"cannot read {self.file}: {e.strerror}") from None
+        try:
+            self.paths = parse(text, source)
+        except LayoutError as e:
+            raise JxSecretError(str(e)) from None
+        if not self.paths:
+            raise JxSecretError(f"{source} holds no values: nothing to import")
+
+    def complete(self) -> None:
+        from ..kube.client import connect
+
+        self.kube = connect(self.kube_flags)
+
+    def run(self, env) -> int:
+        from ..writer import Stores, finish, prepare, write
+
+        report = Report()
+        catalog = build(self.kube, select(self.kube, discover(self.kube), self.selection, report))
+        for note in report.warnings + catalog.problems:
+            print(f"warning: {note}", file=env.stderr)
+        unknown = sorted(set(self.paths) - set(catalog.entries))
+        if unknown and not self.allow_unknown:
+            shown = ", ".join(unknown[:SHOWN_UNKNOWN]) + (f" and {len(unknown) - SHOWN_UNKNOWN} more"
+                                                           if len(unknown) > SHOWN_UNKNOWN else "")
+            raise JxSecretError(f"{output.count(len(unknown), 'path')} of the file no selected ExternalSecret reads: "
+                                f"{shown}; nothing written (check the paths, select more with -n/-A, or pass "
+                                "--allow-unknown to skip them)")
+        for path in unknown:
+            print(f"note: skipped {path}: no selected ExternalSecret reads it", file=env.stderr)
+        wanted = {catalog.entries[p].destination: values for p, values in self.paths.items() if p in catalog.entries}
+        with Stores(self.kube, self.vault, env.environ, env.stderr) as stores:
+            plans = prepare(stores, wanted)
+            written = [] if self.dry_run else write(stores, plans)
+        output.render_writes(plans, written, env, self.dry_run)
+        if self.dry_run:
+            return ExitStatus.OK
+        return finish(self.kube, written, catalog.readers(), self.timeout_seconds, env)
+
+
+def run(args, env) -> int:
+    options = Options.from_args(args)
+    options.validate(env.stdin)
+    options.complete()
+    return options.run(env)

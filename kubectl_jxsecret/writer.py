@@ -1,0 +1,93 @@
+"""The end every filling command shares (edit, import, and populate/rotate to come): read what each
+store path holds, make sure the store would take the write, plan, write each changed path once
+(merged), then have ESO sync the ExternalSecrets that read those paths and say which are populated.
+
+Nothing is written before every path has been read and every store has said it would accept the
+write: a sealed Vault, a read-only token or an RBAC refusal stops the command before the first write.
+"""
+
+import contextlib
+import sys
+from dataclasses import dataclass
+
+from . import output
+from .errors import ExitStatus, JxSecretError
+from .model.externalsecret import ExternalSecret
+from .model.plan import Change, Destination, PathPlan, StoreRef, plan
+from .resync import refresh
+from .scan import Selection, collect, discover
+
+
+class Stores(contextlib.ExitStack):
+    """Each store opened once per command, on first use (a Vault tunnel is opened once), closed together."""
+
+    def __init__(self, kube, vault_flags: dict, environ, stderr=sys.stderr):
+        super().__init__()
+        self.kube, self.vault_flags, self.environ, self.stderr = kube, vault_flags, environ, stderr
+        self._open = {}
+
+    def __getitem__(self, ref: StoreRef):
+        from .stores import open_store
+
+        if ref not in self._open:
+            self._open[ref] = self.enter_context(open_store(self.kube, ref.kind, ref.name, ref.namespace or "default",
+                                                            self.vault_flags, self.environ, self.stderr))
+        return self._open[ref]
+
+    def read(self, destination: Destination) -> dict[str, str] | None:
+        return self[destination.store].read(destination.key)
+
+
+def prepare(stores: Stores, wanted: dict[Destination, dict[str, str]], current=None) -> list[PathPlan]:
+    """The plan for `wanted`, after reading each path (unless `current` has it) and checking each store
+    would accept the writes it needs. Raises a StoreError before anything is written."""
+    current = dict(current or {})
+    for destination in wanted:
+        if destination not in current:
+            current[destination] = stores.read(destination)
+    plans = plan(wanted, current)
+    for p in plans:
+        if p.needs_write:
+            stores[p.destination.store].check_writable(p.destination.key)
+    return plans
+
+
+@dataclass(frozen=True)
+class Written:
+    plan: PathPlan
+    error: str = ""  # why the write failed; "" when it was written
+
+
+def write(stores: Stores, plans: list[PathPlan]) -> list[Written]:
+    """One merged write per path that changes; a failure is recorded and the others still go ahead."""
+    results = []
+    for p in plans:
+        if not p.needs_write:
+            continue
+        changed = {k: v for k, v in p.values.items() if p.changes[k] is not Change.UNCHANGED}
+        try:
+            stores[p.destination.store].write(p.destination.key, changed)
+            results.append(Written(p))
+        except JxSecretError as e:
+            results.append(Written(p, str(e)))
+    return results
+
+
+def finish(kube, written: list[Written], readers: dict[Destination, list[ExternalSecret]], timeout: float,
+           env) -> int:
+    """After the writes: force-sync the ExternalSecrets that read a written path, wait, and report
+    which of them are populated now. The exit status of the whole command."""
+    ok = [w for w in written if not w.error]
+    affected = {(es.namespace, es.name): es for w in ok for es in readers.get(w.plan.destination, [])}
+    if affected:
+        outcome = refresh(kube, sorted(affected.values(), key=lambda e: (e.namespace, e.name)), timeout,
+                          output.SyncLog(env))
+        output.render_sync_outcome(outcome, env)
+        report = collect(kube, discover(kube), Selection(only=frozenset(affected)))
+        output.render_populated(report.verdicts, env)
+        not_populated = bool(report.not_populated)
+    else:
+        not_populated = False
+    if len(ok) < len(written):
+        return ExitStatus.ERROR
+    return ExitStatus.NOT_POPULATED if not_populated else ExitStatus.OK
