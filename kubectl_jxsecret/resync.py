@@ -2,20 +2,21 @@
 
 ESO re-syncs an ExternalSecret when an annotation changes (its `syncedResourceVersion` hashes the
 labels and annotations), so setting `force-sync=<time>` is the documented trigger. Whether it has
-synced *since the request* is read from the object, not guessed from Ready: a success writes a new
-`syncedResourceVersion`; a failure leaves it as it was and records a Warning event newer than the
-request. Requests: one PATCH per ExternalSecret (in parallel), then per poll one LIST per namespace
-still waiting, and an Events LIST where one reports a failure.
+synced *since the request* is read from the objects, not guessed from Ready: a success writes a new
+`syncedResourceVersion`; a failure leaves it as it was and records a Warning event that was not there
+before the request (a new one, or an old one updated: ESO aggregates repeats, so its resourceVersion
+changes). Timestamps are not enough: they have one-second resolution.
+Requests: an Events LIST per namespace, one PATCH per ExternalSecret (in parallel), then per poll one
+LIST per namespace still waiting, and an Events LIST where one reports a failure.
 """
 
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .errors import UsageError
+from .errors import KubeError, UsageError
 from .model.duration import parse_duration
 from .model.externalsecret import ExternalSecret
-from .scan import latest_warnings
 
 FORCE_SYNC = "force-sync"
 
@@ -23,7 +24,7 @@ FORCE_SYNC = "force-sync"
 @dataclass(frozen=True)
 class Pending:
     es: ExternalSecret  # as it was before the request
-    asked_at: str  # RFC 3339, to the second
+    warnings_before: frozenset  # resourceVersions of its Warning events before the request
 
     @property
     def before(self) -> str:
@@ -61,15 +62,32 @@ def object_path(es: ExternalSecret) -> str:
     return f"/apis/{es.api_version}/namespaces/{es.namespace}/externalsecrets/{es.name}"
 
 
+def warnings(kube, externalsecrets: list[ExternalSecret]) -> dict[str, dict[str, tuple[str, str]]]:
+    """uid -> {event resourceVersion: (timestamp, message)} of the Warning events of `externalsecrets`."""
+    wanted = {es.uid for es in externalsecrets}
+    found: dict[str, dict] = {uid: {} for uid in wanted}
+    for ns in sorted({es.namespace for es in externalsecrets}):
+        try:
+            events = kube.list(f"/api/v1/namespaces/{ns}/events",
+                               {"fieldSelector": "involvedObject.kind=ExternalSecret,type=Warning"})
+            for ev in events:
+                uid = (ev.get("involvedObject") or {}).get("uid")
+                if uid in wanted:
+                    stamp = ev.get("lastTimestamp") or ev.get("eventTime") or ""
+                    found[uid][ev["metadata"].get("resourceVersion", "")] = (stamp, str(ev.get("message") or "").strip())
+        except KubeError:
+            continue  # RBAC may hide events: a failure then shows as a timeout with ESO's Ready message
+    return found
+
+
 def request(kube, externalsecrets: list[ExternalSecret]) -> list[Pending]:
     """Set `force-sync` on each (callers drop those with a skip_reason first)."""
-    now = time.time()
-    asked_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-    patch = {"metadata": {"annotations": {FORCE_SYNC: f"{now:.6f}"}}}
+    before = warnings(kube, externalsecrets)
+    patch = {"metadata": {"annotations": {FORCE_SYNC: f"{time.time():.6f}"}}}
 
     def one(es):
         kube.request("PATCH", object_path(es), body=patch, content_type="application/merge-patch+json")
-        return Pending(es, asked_at)
+        return Pending(es, frozenset(before.get(es.uid, {})))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, externalsecrets))
@@ -110,11 +128,11 @@ def check(kube, pending: list[Pending]) -> list[Landed]:
         elif ready and ready.status == "False":
             failing.append((p, now))
     if failing:
-        events = latest_warnings(kube, [now for _, now in failing])
+        events = warnings(kube, [now for _, now in failing])
         for p, now in failing:
-            stamp, message = events.get(now.uid, ("", ""))
-            if stamp >= p.asked_at:  # a failure since our request, not the one before it
-                results.append(Landed(now, False, message or now.ready.message))
+            new = [event for version, event in events[now.uid].items() if version not in p.warnings_before]
+            if new:  # a failure since our request, not the one before it
+                results.append(Landed(now, False, max(new)[1] or now.ready.message))
     return results
 
 

@@ -101,11 +101,6 @@ def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:
     ESO's Ready message is generic ("could not get secret data from provider"); the event names the
     key and the cause. One LIST per namespace with failures; unreadable events are simply left out.
     """
-    return {uid: message for uid, (_, message) in latest_warnings(kube, failing).items()}
-
-
-def latest_warnings(kube, failing: list[ExternalSecret]) -> dict[str, tuple[str, str]]:
-    """uid -> (timestamp, message) of the latest Warning event of each of `failing`."""
     wanted = {es.uid for es in failing}
     latest: dict[str, tuple[str, str]] = {}
     for ns in sorted({es.namespace for es in failing}):
@@ -114,7 +109,7 @@ def latest_warnings(kube, failing: list[ExternalSecret]) -> dict[str, tuple[str,
                                           {"fieldSelector": "involvedObject.kind=ExternalSecret,type=Warning"}), wanted)
         except KubeError:
             continue  # events are a bonus: RBAC may hide them
-    return latest
+    return {uid: message for uid, (_, message) in latest.items()}
 
 
 def keep_latest(latest: dict[str, tuple[str, str]], events, wanted: set[str]) -> None:

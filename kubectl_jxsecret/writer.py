@@ -46,9 +46,12 @@ def prepare(stores: Stores, wanted: dict[Destination, dict[str, str]], current=N
         if destination not in current:
             current[destination] = stores.read(destination)
     plans = plan(wanted, current)
+    keys_by_store: dict[StoreRef, list[str]] = {}
     for p in plans:
         if p.needs_write:
-            stores[p.destination.store].check_writable(p.destination.key)
+            keys_by_store.setdefault(p.destination.store, []).append(p.destination.key)
+    for store, keys in keys_by_store.items():
+        stores[store].check_writable(keys)
     return plans
 
 

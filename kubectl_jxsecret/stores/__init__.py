@@ -2,7 +2,7 @@
 
     store.name                      "ClusterSecretStore/vault", for messages
     store.read(key)  -> {property: value} | None
-    store.check_writable(key)               a StoreError now if a write would be refused
+    store.check_writable([key, ...])        a StoreError now if a write would be refused
     store.write(key, {property: value})     merges: properties not named are kept
 
 `key` and `property` are an ExternalSecret's `remoteRef.key` and `remoteRef.property`, so every
@@ -23,7 +23,7 @@ class Store(Protocol):
 
     def read(self, key: str) -> dict[str, str] | None: ...
 
-    def check_writable(self, key: str) -> None: ...
+    def check_writable(self, keys: list[str]) -> None: ...
 
     def write(self, key: str, values: dict[str, str]) -> None: ...
 

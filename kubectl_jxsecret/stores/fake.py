@@ -17,11 +17,11 @@ class FakeStore:
         self.path = store_path(store["apiVersion"], store["kind"], meta["name"], meta.get("namespace"))
         self.resource, self.namespace = store["kind"].lower() + "s", meta.get("namespace")
 
-    def check_writable(self, key: str) -> None:
+    def check_writable(self, keys: list[str]) -> None:
         from . import kube_allows
 
         if not kube_allows(self.kube, "update", self.resource, self.namespace, "external-secrets.io"):
-            raise StoreError(f"{self.name}: your kubeconfig user may not update the store, where {key} lives")
+            raise StoreError(f"{self.name}: your kubeconfig user may not update the store, where the values live")
 
     @staticmethod
     def _entry(store: dict, key: str) -> dict | None:

@@ -30,13 +30,13 @@ class KubernetesStore:
             return None
         return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
 
-    def check_writable(self, key: str) -> None:
+    def check_writable(self, keys: list[str]) -> None:
         from . import kube_allows
 
         for verb in ("create", "update"):
             if not kube_allows(self.kube, verb, "secrets", self.namespace):
                 raise StoreError(f"{self.name}: your kubeconfig user may not {verb} Secrets in namespace "
-                                 f"{self.namespace}, where {key} lives")
+                                 f"{self.namespace}, where {', '.join(keys)} live")
 
     def write(self, key: str, values: dict[str, str]) -> None:
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}

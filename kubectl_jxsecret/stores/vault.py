@@ -29,6 +29,7 @@ class VaultStore:
                                   verify=verify, namespace=settings.namespace.value if settings.namespace else None,
                                   timeout=30)
         self._versions: dict[str, int] = {}
+        self._read_before: dict[KvPath, tuple[dict | None, int]] = {}  # what read() saw, for write()
 
     # ------------------------------------------------------------------ paths
 
@@ -66,8 +67,11 @@ class VaultStore:
     # ------------------------------------------------------------------ read and write
 
     def read(self, key: str) -> dict[str, str] | None:
-        """The properties stored at `key`, or None if there is nothing there."""
-        return self._read(self.locate(key))[0]
+        """The properties stored at `key`, or None if there is nothing there. Remembered (with the KV v2
+        version) for a write that follows: check-and-set makes a stale copy safe, never lost."""
+        kv = self.locate(key)
+        self._read_before[kv] = self._read(kv)
+        return self._read_before[kv][0]
 
     def _read(self, kv: KvPath) -> tuple[dict | None, int]:
         """(data or None, KV v2 version or 0)."""
@@ -85,21 +89,23 @@ class VaultStore:
         # A soft-deleted latest version reads as no data, but check-and-set must still name it.
         return data, int(meta.get("version") or 0)
 
-    def check_writable(self, key: str) -> None:
-        """Ask Vault what this token may do at the path (sys/capabilities-self), before any write."""
-        kv = self.locate(key)
-        api_path = f"{kv.mount}/data/{kv.path}" if kv.version == 2 else str(kv)
-        with self.errors("check the token's rights on", kv):
-            answer = self.client.adapter.post("/v1/sys/capabilities-self", json={"paths": [api_path]})
-        granted = set((answer.get("data") or {}).get(api_path) or [])
-        if not granted & {"create", "update", "root"}:
-            raise StoreError(self.forbidden_message("write", kv))
+    def check_writable(self, keys: list[str]) -> None:
+        """Ask Vault what this token may do at each path (sys/capabilities-self, one request for all),
+        before any write."""
+        paths = {kv: f"{kv.mount}/data/{kv.path}" if kv.version == 2 else str(kv) for kv in map(self.locate, keys)}
+        with self.errors("check the token's rights on", ", ".join(map(str, paths))):
+            answer = self.client.adapter.post("/v1/sys/capabilities-self", json={"paths": list(paths.values())})
+        granted = answer.get("data") or {}
+        for kv, api_path in paths.items():
+            if not set(granted.get(api_path) or []) & {"create", "update", "root"}:
+                raise StoreError(self.forbidden_message("write", kv))
 
     def write(self, key: str, values: dict[str, str]) -> None:
         """Merge `values` into the properties at `key`; other properties are kept."""
         import hvac.exceptions
 
         kv = self.locate(key)
+        before = self._read_before.pop(kv, None)
         if kv.version == 1:
             current, _ = self._read(kv)
             with self.errors("write", kv):
@@ -109,7 +115,7 @@ class VaultStore:
         for attempt in range(CAS_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter, so writers stop colliding
-            current, version = self._read(kv)
+            current, version = before if (attempt == 0 and before) else self._read(kv)
             try:
                 with self.errors("write", kv, passthrough=(hvac.exceptions.InvalidRequest,)):
                     self.client.secrets.kv.v2.create_or_update_secret(kv.path, {**(current or {}), **values},
