@@ -16,6 +16,8 @@ CAS_ATTEMPTS = 8
 
 
 class VaultStore:
+    parallel_writes = 8  # paths are independent, and check-and-set guards each one
+
     def __init__(self, address: str, settings: VaultSettings, name: str = "", path: str | None = None,
                  version: str | None = None):
         import hvac  # ~120 ms; only for commands that talk to Vault
