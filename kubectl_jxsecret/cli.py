@@ -31,6 +31,11 @@ class Environment:
         return hasattr(self.stdout, "isatty") and self.stdout.isatty()
 
     @property
+    def stdin_isatty(self) -> bool:
+        """A person can answer prompts (edit): never prompt a pipe, /dev/null or CI."""
+        return hasattr(self.stdin, "isatty") and self.stdin.isatty()
+
+    @property
     def colors(self) -> bool:
         """Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org)."""
         return self.stdout_isatty and "NO_COLOR" not in self.environ and self.environ.get("TERM") != "dumb"
@@ -76,6 +81,24 @@ COMMANDS = [
                  "  kubectl jxsecret wait -n jx --mandatory\n"
                  "  kubectl jxsecret wait -f lighthouse --poll 5s",
         output_formats=(),
+    ),
+    Command(
+        name="edit", module="edit", output_formats=(),
+        help="ask for missing secret values, write them to the store, then have ESO sync them",
+        description="Ask (masked) for the values the selected ExternalSecrets read (all namespaces unless -n):\n"
+                    "by default only what their store lacks, for those not populated; with -f every value\n"
+                    "of the matching ones, showing which are set; with -i pick the ExternalSecrets, then\n"
+                    "the values. Each store value is asked once. Enter alone leaves a value as it is,\n"
+                    "Alt-Enter starts a new line, @FILE reads a file; Ctrl-C skips a value, twice in a row\n"
+                    "stops with nothing written. Then one merged write per store path, a force-sync of the\n"
+                    "ExternalSecrets that read it, and which of them are populated. Needs a terminal: from\n"
+                    "scripts use import.\n\n"
+                    "Exit status: 0 written and populated (or nothing to do), 3 written but some not\n"
+                    "populated, 1 error, 130 stopped (Ctrl-C twice).",
+        examples="kubectl jxsecret edit\n"
+                 "  kubectl jxsecret edit -n jx -f nexus\n"
+                 "  kubectl jxsecret edit -f lighthouse -f tekton --dry-run\n"
+                 "  kubectl jxsecret edit -i",
     ),
     Command(
         name="refresh", module="refresh", output_formats=(),

@@ -45,8 +45,8 @@ def add_selection_flags(parser: argparse.ArgumentParser, short_filter: bool = Tr
     keep -f for --file (as jx secret import/export did) and spell the filter out."""
     parser.add_argument("-l", "--selector", metavar="SELECTOR",
                         help="label selector, e.g. secret.jenkins-x.io/replica-source=true")
-    parser.add_argument(*(["-f"] if short_filter else []), "--filter", metavar="TEXT", default="",
-                        help="only ExternalSecrets whose name contains TEXT")
+    parser.add_argument(*(["-f"] if short_filter else []), "--filter", metavar="TEXT", action="append",
+                        help="only ExternalSecrets whose name contains TEXT (repeatable: any of them)")
 
 
 def add_vault_flags(parser: argparse.ArgumentParser):

@@ -25,17 +25,37 @@ class Selection:
 
     namespace: str | None = None  # None = all namespaces
     selector: str | None = None  # label selector, applied by the API server
-    name_filter: str = ""  # substring of the name
+    name_filter: tuple[str, ...] | str = ()  # substrings of the name, any of them (-f, repeatable); () = all
     mandatory_only: bool = False  # only those the Jenkins X schema marks mandatory
     only: frozenset | None = None  # only these (namespace, name) pairs, e.g. those a command wrote for
+
+    def __post_init__(self):
+        # One substring may be given as a string: Selection(name_filter="hmac") is (-f hmac).
+        if isinstance(self.name_filter, str):
+            object.__setattr__(self, "name_filter", (self.name_filter,) if self.name_filter else ())
+        else:
+            object.__setattr__(self, "name_filter", tuple(self.name_filter))
 
     @classmethod
     def from_args(cls, args, mandatory_only=False) -> "Selection":
         """From the kube flags (-n, -A) and the selection flags (flags.add_selection_flags)."""
-        return cls(None if args.all_namespaces else args.namespace, args.selector, args.filter, mandatory_only)
+        return cls(None if args.all_namespaces else args.namespace, args.selector, tuple(args.filter or ()),
+                   mandatory_only)
+
+    def describe(self) -> str:
+        """Where it looked, for "nothing matched" messages: `in namespace jx with name containing "x"`."""
+        parts = [f"in namespace {self.namespace}" if self.namespace else "in any namespace"]
+        if self.selector:
+            parts.append(f"with labels {self.selector}")
+        if self.name_filter:
+            parts.append("with name containing " + " or ".join(f'"{text}"' for text in self.name_filter))
+        if self.mandatory_only:
+            parts.append("marked mandatory")
+        return " ".join(parts)
 
     def wants(self, es: ExternalSecret) -> bool:
-        return (self.name_filter in es.name and (es.mandatory or not self.mandatory_only)
+        return ((not self.name_filter or any(text in es.name for text in self.name_filter))
+                and (es.mandatory or not self.mandatory_only)
                 and (self.only is None or (es.namespace, es.name) in self.only))
 
 
@@ -85,14 +105,18 @@ def collect(kube, apis: list[Api], selection: Selection) -> Report:
     report = Report()
     # Filter before looking at Secrets: what is filtered out is neither fetched nor shown.
     externalsecrets = select(kube, apis, selection, report)
+    report.verdicts = judge(kube, externalsecrets, selection.namespace is None, report)
+    return report
+
+
+def judge(kube, externalsecrets: list[ExternalSecret], cluster_wide: bool, report: Report) -> list[Verdict]:
+    """The verdict of each of `externalsecrets` (same order), from their Secrets and Warning events."""
     secrets, unreadable = list_secrets(kube, sorted({es.namespace for es in externalsecrets}),
-                                       cluster_wide=selection.namespace is None, report=report)
+                                       cluster_wide=cluster_wide, report=report)
     verdicts = [evaluate(es, secrets.get((es.namespace, es.target_name)), unreadable.get(es.namespace, ""))
                 for es in externalsecrets]
     details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
-    report.verdicts = [replace(v, detail=details[es.uid]) if es.uid in details else v
-                       for es, v in zip(externalsecrets, verdicts)]
-    return report
+    return [replace(v, detail=details[es.uid]) if es.uid in details else v for es, v in zip(externalsecrets, verdicts)]
 
 
 def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:

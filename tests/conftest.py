@@ -155,3 +155,48 @@ def namespace(testbed):
     name = f"t-{secrets.token_hex(4)}"
     testbed.kubectl("create", "namespace", name)
     return name
+
+
+class Terminal:
+    """A terminal for prompts run in-process: keys go in through prompt_toolkit's pipe input (questionary
+    reads it as it would a keyboard); what the prompts draw, escape sequences and all, is kept in `screen`."""
+
+    def __init__(self, pipe, screen):
+        self.pipe, self.screen = pipe, screen
+        self.stdin = Keyboard()  # for cli.Environment(stdin=...)
+
+    def type(self, *keys):
+        """Queue keys, then close the input: a prompt asked after the last key ends with EOFError
+        instead of waiting for ever."""
+        self.pipe.send_text("".join(keys))
+        self.pipe.close()
+
+    @property
+    def shown(self) -> str:
+        """The screen as text: escape sequences removed, each redraw on its own line."""
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[>=]", "", self.screen.getvalue())
+        return text.replace("\r", "\n")
+
+
+class Keyboard:
+    """stdin of a person at a terminal, for cli.Environment: prompts read prompt_toolkit's input."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.fixture
+def terminal():
+    import io
+
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.data_structures import Size
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.vt100 import Vt100_Output
+
+    screen = io.StringIO()
+    output = Vt100_Output(screen, lambda: Size(rows=50, columns=200), term="xterm")
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=output):
+        yield Terminal(pipe, screen)

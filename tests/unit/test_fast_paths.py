@@ -26,6 +26,8 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)), fi
     ["version", "-h"],
     ["verify", "--help"],
     ["wait", "-h"],
+    ["edit", "--help"],
+    ["__complete", "edit", "-"],
     ["vault", "portforward", "--help"],
     ["__complete", "vault", ""],
     ["__complete", ""],

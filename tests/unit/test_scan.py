@@ -20,6 +20,7 @@ def es(name, mandatory=False):
     (["-n", "jx"], Selection(namespace="jx")),
     (["-n", "jx", "-A"], Selection()),  # -A wins, as in kubectl
     (["-l", "team=web", "-f", "lighthouse"], Selection(selector="team=web", name_filter="lighthouse")),
+    (["-f", "lighthouse", "--filter", "nexus"], Selection(name_filter=("lighthouse", "nexus"))),
 ])
 def test_selection_from_the_flags(argv, expected):
     assert Selection.from_args(build_parser().parse_args(["verify", *argv])) == expected
@@ -32,6 +33,9 @@ def test_selection_from_the_flags(argv, expected):
     (Selection(mandatory_only=True), "jx-boot", False, False),
     (Selection(mandatory_only=True), "jx-boot", True, True),
     (Selection(name_filter="boot", mandatory_only=True), "jx-boot", True, True),
+    (Selection(name_filter=("nexus", "hmac")), "lighthouse-hmac-token", False, True),  # any of them
+    (Selection(name_filter=("nexus", "hook")), "lighthouse-hmac-token", False, False),
+    (Selection(name_filter=("",)), "anything", False, True),  # -f '' matches everything, as before
 ])
 def test_selection_wants(selection, name, mandatory, wanted):
     assert selection.wants(es(name, mandatory)) is wanted
