@@ -50,12 +50,13 @@ def table(rows, headers, stream) -> None:
 
 # ------------------------------------------------------------------------------------------ verdicts
 
-STATE_STYLE = {State.POPULATED: "good", State.SYNC_ERROR: "bad", State.SECRET_MISSING: "bad",
-               State.KEYS_MISSING: "warn", State.UNKNOWN: "dim"}
+STATE_STYLE = {State.POPULATED: "good", State.STALE: "warn", State.SYNC_ERROR: "bad", State.SECRET_MISSING: "bad",
+               State.KEYS_MISSING: "warn", State.INVALID: "bad", State.UNKNOWN: "dim"}
 
 
-def render_report(report, fmt: str, namespace: str | None, env) -> None:
-    """verify: a scan.Report as a table (-o table|wide), names (-o name) or data (-o json|yaml)."""
+def render_report(report, fmt: str, selection, env) -> None:
+    """verify: a scan.Report of `selection` as a table (-o table|wide), names (-o name) or data (-o json|yaml)."""
+    namespace = selection.namespace
     for warning in report.warnings:
         print(f"warning: {warning}", file=env.stderr)
     verdicts = report.verdicts
@@ -67,20 +68,44 @@ def render_report(report, fmt: str, namespace: str | None, env) -> None:
             print(f"externalsecret.{v.api_version.split('/')[0]}/{v.name}", file=env.stdout)
         return
     if not verdicts:
-        print(f"No ExternalSecrets found in {f'namespace {namespace}' if namespace else 'any namespace'}.",
-              file=env.stderr)
+        print(f"No matching ExternalSecrets found {selection.describe()}.", file=env.stderr)
         return
     table(table_rows(verdicts, fmt == "wide", namespace is None, env.colors),
           table_headers(fmt == "wide", namespace is None), env.stdout)
-    bad = len(report.not_populated)
+    env.stdout.flush()
+    env.stderr.write(summary(verdicts))
+
+
+def summary(verdicts) -> str:
+    """verify's closing lines, written in one piece: what is not populated, what is stale, where the
+    missing values belong."""
+    lines = []
+    bad = [v for v in verdicts if not v.populated]
     if bad:
-        print(f"{bad} of {len(verdicts)} ExternalSecrets not populated.", file=env.stderr)
+        lines.append(f"{len(bad)} of {count(len(verdicts), 'ExternalSecret')} not populated.")
+    stale = [v for v in verdicts if v.state is State.STALE]
+    if stale:
+        lines.append(f"{count(len(stale), 'ExternalSecret')} populated but stale: ESO cannot sync "
+                     f"{'it' if len(stale) == 1 else 'them'} (see -o wide).")
+    where = [v for v in bad if v.missing_at and v.state in (State.SYNC_ERROR, State.KEYS_MISSING)]
+    if where:
+        lines.append("The missing values belong in their stores (fill them with kubectl jxsecret edit or import):")
+        lines += [f"  {v.namespace}/{v.name}: {missing_at(v)}" for v in where]
+    return "".join(line + "\n" for line in lines)
+
+
+def missing_at(v: Verdict) -> str:
+    """`<store> <key>: <property>, ...; ...`: where a verdict's missing values belong, by store path."""
+    paths: dict[tuple[str, str], list[str]] = {}
+    for loc in v.missing_at:
+        paths.setdefault((loc.store, loc.key), []).append(loc.property)
+    return "; ".join(f"{store} {key}: {', '.join(props)}" for (store, key), props in paths.items())
 
 
 def table_headers(wide: bool, with_namespace: bool) -> list[str]:
     headers = (["namespace"] if with_namespace else []) + ["name", "status", "missing keys", "reason"]
     if wide:
-        headers += ["secret", "store", "last sync", "api version", "message"]
+        headers += ["secret", "store", "last sync", "api version", "missing at", "message"]
     return headers
 
 
@@ -90,7 +115,8 @@ def table_rows(verdicts, wide: bool, with_namespace: bool, colors: bool) -> list
         row = ([v.namespace] if with_namespace else []) + [
             v.name, style(v.state.value, STATE_STYLE[v.state], colors), ", ".join(v.missing_keys), v.reason]
         if wide:
-            row += [v.secret, v.store, v.refresh_time, v.api_version, ": ".join(p for p in (v.message, v.detail) if p)]
+            row += [v.secret, v.store, v.refresh_time, v.api_version, missing_at(v),
+                    ": ".join(p for p in (v.message, v.detail) if p)]
         rows.append(row)
     return rows
 
@@ -101,7 +127,7 @@ def describe(v: Verdict) -> str:
     if v.missing_keys:
         text += f" (missing {', '.join(v.missing_keys)})"
     why = ": ".join(p for p in (v.reason, v.message, v.detail) if p)
-    return f"{text}: {why}" if why and not v.populated else text
+    return f"{text}: {why}" if why and v.state is not State.POPULATED else text
 
 
 # ------------------------------------------------------------------------------------------ wait
@@ -133,7 +159,9 @@ class WaitLog:
 def render_wait_outcome(outcome, env) -> None:
     """How a wait ended (commands.wait.Outcome): all populated, or what is still missing and why."""
     if outcome.populated:
-        print(f"all {len(outcome.verdicts)} ExternalSecrets populated", file=env.stdout, flush=True)
+        n = len(outcome.verdicts)
+        print("1 ExternalSecret populated" if n == 1 else f"all {n} ExternalSecrets populated", file=env.stdout,
+              flush=True)
         return
     print(f"error: timed out after {format_duration(outcome.timeout)}; {len(outcome.waiting)} ExternalSecrets "
           "not populated:", file=env.stderr)
@@ -200,9 +228,9 @@ def render_writes(plans, written, env, dry_run: bool) -> None:
 
 def render_populated(verdicts, env) -> None:
     """After a write and its sync: which ExternalSecrets hold every key now, and why the others do not."""
-    done = [f"{v.namespace}/{v.name}" for v in verdicts if v.populated]
+    done = [f"{v.namespace}/{v.name}" for v in verdicts if v.state is State.POPULATED]
     if done:
         print(f"populated: {', '.join(done)}", file=env.stdout)
     for v in verdicts:
-        if not v.populated:
+        if v.state is not State.POPULATED:
             print(f"not populated: {describe(v)}", file=env.stderr)

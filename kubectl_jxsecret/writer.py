@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from . import output
 from .errors import ExitStatus, JxSecretError
 from .model.externalsecret import ExternalSecret
+from .model.status import State
 from .model.plan import Change, Destination, PathPlan, StoreRef, plan
 from .resync import refresh
 from .scan import Selection, collect, discover
@@ -98,15 +99,15 @@ def finish(kube, written: list[Written], readers: dict[Destination, list[Externa
     which of them are populated now. The exit status of the whole command."""
     ok = [w for w in written if not w.error]
     affected = {(es.namespace, es.name): es for w in ok for es in readers.get(w.plan.destination, [])}
+    done = True
     if affected:
         outcome = refresh(kube, sorted(affected.values(), key=lambda e: (e.namespace, e.name)), timeout,
                           output.SyncLog(env))
         output.render_sync_outcome(outcome, env)
         report = collect(kube, discover(kube), Selection(only=frozenset(affected)))
         output.render_populated(report.verdicts, env)
-        not_populated = bool(report.not_populated)
-    else:
-        not_populated = False
+        # Done when ESO took the new values in: a Stale Secret still holds the old ones.
+        done = outcome.synced and all(v.state is State.POPULATED for v in report.verdicts)
     if len(ok) < len(written):
         return ExitStatus.ERROR
-    return ExitStatus.NOT_POPULATED if not_populated else ExitStatus.OK
+    return ExitStatus.OK if done else ExitStatus.NOT_POPULATED

@@ -13,11 +13,8 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .. import output
-from ..catalog import Catalog, build
 from ..errors import ExitStatus, JxSecretError, UsageError
 from ..flags import KubeFlags, add_selection_flags, add_vault_flags, vault_flags
-from ..model.plan import refs_of
-from ..model.transfer import render
 from ..scan import Report, Selection, discover, select
 
 
@@ -69,10 +66,12 @@ class Options:
         self.kube = connect(self.kube_flags)
 
     def run(self, env) -> Exported:
+        from ..catalog import build
+
         report = Report()
         externalsecrets = select(self.kube, discover(self.kube), self.selection, report)
         if not externalsecrets:
-            raise JxSecretError("no ExternalSecrets matched: nothing to export")
+            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to export")
         catalog = build(self.kube, externalsecrets)
         exported = Exported(externalsecrets=len(externalsecrets), notes=report.warnings + catalog.problems)
         if self.source == "store":
@@ -81,7 +80,7 @@ class Options:
             self.from_secrets(catalog, externalsecrets, exported)
         return exported
 
-    def from_stores(self, catalog: Catalog, exported: Exported, env) -> None:
+    def from_stores(self, catalog, exported: Exported, env) -> None:
         from ..writer import Stores
 
         with Stores(self.kube, self.vault, env.environ, env.stderr) as stores:
@@ -93,9 +92,11 @@ class Options:
                 else:
                     exported.notes.append(f"nothing stored at {path} ({entry.destination.store})")
 
-    def from_secrets(self, catalog: Catalog, externalsecrets, exported: Exported) -> None:
+    def from_secrets(self, catalog, externalsecrets, exported: Exported) -> None:
         """Each `data[]` value back to the store path and property it came from. Templated keys and
         dataFrom cannot be traced back to a property, and are named in a note instead."""
+        from ..model.plan import refs_of
+
         secrets = {}
         for ns in sorted({es.namespace for es in externalsecrets}):
             for s in self.kube.list(f"/api/v1/namespaces/{ns}/secrets"):
@@ -137,6 +138,8 @@ def run(args, env) -> int:
     exported = options.run(env)
     for note in exported.notes:
         print(f"note: {note}", file=env.stderr)
+    from ..model.transfer import render
+
     text = render(exported.paths)
     if options.file == "-":
         env.stdout.write(text)

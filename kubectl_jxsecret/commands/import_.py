@@ -11,11 +11,9 @@ import sys
 from dataclasses import dataclass, field
 
 from .. import output
-from ..catalog import build
 from ..errors import ExitStatus, JxSecretError, UsageError
 from ..flags import KubeFlags, add_selection_flags, add_vault_flags, vault_flags
 from ..model.duration import parse_duration
-from ..model.transfer import LayoutError, parse
 from ..scan import Report, Selection, discover, select
 
 SHOWN_UNKNOWN = 5  # unknown paths named in the error; the rest counted
@@ -53,6 +51,8 @@ class Options:
 
     def validate(self, stdin=sys.stdin) -> None:
         """The durations and the whole file, before anything touches the cluster."""
+        from ..model.transfer import LayoutError, parse
+
         self.timeout_seconds = parse_duration(self.timeout, "--timeout")
         source = "stdin" if self.file == "-" else self.file
         try:
@@ -72,6 +72,7 @@ class Options:
         self.kube = connect(self.kube_flags)
 
     def run(self, env) -> int:
+        from ..catalog import build
         from ..writer import Stores, finish, prepare, write
 
         report = Report()

@@ -49,8 +49,7 @@ class Options:
         for warning in report.warnings:
             warn(warning)
         if not externalsecrets:
-            where = f"namespace {self.selection.namespace}" if self.selection.namespace else "any namespace"
-            raise JxSecretError(f"no ExternalSecrets matched in {where}: nothing to refresh")
+            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to refresh")
         return refresh(self.kube, externalsecrets, self.timeout_seconds if self.wait else None, log)
 
 

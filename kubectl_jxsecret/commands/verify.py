@@ -43,7 +43,7 @@ def run(args, env) -> int:
     options = Options.from_args(args)
     options.complete()
     report = options.run()
-    output.render_report(report, options.output_format, options.selection.namespace, env)
+    output.render_report(report, options.output_format, options.selection, env)
     return exit_status(report)
 
 

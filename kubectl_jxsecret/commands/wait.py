@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from .. import output
-from ..errors import ExitStatus, KubeError
+from ..errors import ExitStatus, JxSecretError, KubeError
 from ..flags import KubeFlags, add_selection_flags
 from ..model.duration import parse_duration
 from ..model.status import Verdict
@@ -80,6 +80,9 @@ class Options:
                 report = None
                 warn_once(f"{e} (retrying)")
             if report is not None:
+                if not report.verdicts and not previous:
+                    # As kubectl wait: nothing to wait for is a mistake in the selection, not success.
+                    raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}")
                 for w in report.warnings:
                     warn_once(w)
                 current = {(v.namespace, v.name, v.api_version): v for v in report.verdicts}

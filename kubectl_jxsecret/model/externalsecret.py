@@ -143,6 +143,21 @@ class ExternalSecret:
         return data_keys
 
     @property
+    def spec_problem(self) -> str:
+        """What makes the spec unusable ("" when nothing does): the operator could never fill its Secret."""
+        if not self.spec:
+            return "it has no spec"
+        data = self.spec.get("data")
+        if data is not None and not isinstance(data, list):
+            return "spec.data is not a list"
+        if self.legacy:
+            return "" if data else "spec.data is empty: there is nothing to sync"
+        template = _dict(_dict(self.spec.get("target")).get("template"))
+        if not (data or self.spec.get("dataFrom") or template.get("data") or template.get("templateFrom")):
+            return "spec has neither data nor dataFrom (nor a template): there is nothing to sync"
+        return ""
+
+    @property
     def ready(self) -> Condition | None:
         """ESO's Ready condition; for legacy KES, its `status.status` ("SUCCESS" / "ERROR, ...")."""
         if self.legacy:

@@ -73,4 +73,4 @@ def test_refresh_no_wait_only_asks(testbed, namespace):
 def test_refresh_with_nothing_selected_is_an_error(testbed, namespace):
     result = testbed.jxsecret("refresh", "-n", namespace)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == f"error: no ExternalSecrets matched in namespace {namespace}: nothing to refresh\n"
+    assert result.stderr == f"error: no matching ExternalSecrets found in namespace {namespace}: nothing to refresh\n"

@@ -78,7 +78,11 @@ def test_golden_table(testbed, states):
     result = testbed.jxsecret("verify", "-n", states)
     assert result.returncode == 3
     assert result.stdout == GOLDEN
-    assert result.stderr == "5 of 9 ExternalSecrets not populated.\n"
+    assert result.stderr == (
+        "5 of 9 ExternalSecrets not populated.\n"
+        "The missing values belong in their stores (fill them with kubectl jxsecret edit or import):\n"
+        f"  {states}/keys-missing: ClusterSecretStore/vault tests/{states}/empty: password\n"
+        f"  {states}/sync-error: ClusterSecretStore/vault tests/{states}/absent: username, password\n")
 
 
 def test_json_has_the_documented_fields(testbed, states):
@@ -88,14 +92,18 @@ def test_json_has_the_documented_fields(testbed, states):
     assert rows["renamed"] == {
         "namespace": states, "name": "renamed", "apiVersion": "external-secrets.io/v1",
         "store": "ClusterSecretStore/vault", "secret": "renamed-target", "state": "Populated", "populated": True,
-        "missingKeys": [], "reason": "SecretSynced", "message": "secret synced", "detail": "",
-        "refreshTime": rows["renamed"]["refreshTime"]}
+        "missingKeys": [], "missingAt": [], "reason": "SecretSynced", "message": "secret synced", "detail": "",
+        "refreshTime": rows["renamed"]["refreshTime"], "secretReadable": True}
     assert rows["renamed"]["refreshTime"].endswith("Z")
     error = rows["sync-error"]
     assert (error["populated"], error["missingKeys"], error["message"]) == (
         False, ["username", "password"], "could not get secret data from provider")
     # ESO's generic message is completed by its Warning event, which names the key and the cause.
-    assert f"tests/{states}/absent" in error["detail"] and "does not exist" in error["detail"]
+    assert error["detail"] == (f"error processing spec.data[0] (key: tests/{states}/absent), "
+                               "err: Secret does not exist")
+    # ... and where the missing values belong.
+    assert error["missingAt"] == [{"secretKey": k, "store": "ClusterSecretStore/vault", "key": f"tests/{states}/absent",
+                                   "property": k} for k in ("username", "password")]
     assert rows["legacy-error"]["apiVersion"] == "kubernetes-client.io/v1"
     assert rows["legacy-error"]["message"] == f"key secret/data/tests/{states}/full has no property token"
     assert rows["beta"]["apiVersion"] == "external-secrets.io/v1"  # v1beta1 objects, read through v1
@@ -151,7 +159,7 @@ def test_templates_and_datafrom_as_eso_writes_them(testbed, namespace):
 def test_empty_scope_says_so(testbed, namespace):
     result = testbed.jxsecret("verify", "-n", namespace)
     assert (result.returncode, result.stdout) == (0, "")
-    assert result.stderr == f"No ExternalSecrets found in namespace {namespace}.\n"
+    assert result.stderr == f"No matching ExternalSecrets found in namespace {namespace}.\n"
 
 
 def test_all_namespaces_by_default(testbed, states):
@@ -166,8 +174,11 @@ def test_limited_user_sees_what_it_may_and_is_told_what_it_may_not(testbed, stat
     [warning] = result.stderr.splitlines()  # one line for all the namespaces it may not read
     assert warning.startswith("warning: cannot list Secrets in ") and warning.endswith("): forbidden")
     rows = {(r["namespace"], r["name"]): r for r in json.loads(result.stdout)}
-    assert rows[(states, "populated")]["state"] == "Unknown"
-    assert "forbidden" in rows[(states, "populated")]["message"]
+    # The Secret is hidden: the operator's own verdict stands, marked as such.
+    row = rows[(states, "populated")]
+    assert (row["state"], row["secretReadable"]) == ("Populated", False)
+    assert row["message"] == f"secret synced; cannot list Secrets in namespace {states}: forbidden"
+    assert (rows[(states, "sync-error")]["state"], rows[(states, "sync-error")]["populated"]) == ("SyncError", False)
 
 
 def test_limited_user_in_a_readable_namespace_gets_a_clean_answer(testbed):
@@ -322,6 +333,26 @@ def test_discovery_falls_back_to_v1beta1_then_reports_no_api(testbed, states):
     testbed.wait_until(lambda: testbed.jxsecret("verify", "-n", states, "-f", "populated").returncode == 0)
 
 
+@pytest.mark.real_eso
+def test_a_secret_eso_cannot_refresh_is_populated_but_stale(testbed, namespace):
+    path = f"tests/{namespace}/app"
+    testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"token": "t"}, mount_point="secret")
+    testbed.apply(es("app", namespace, ["token"], path))
+    testbed.wait_until(lambda: testbed.ready(namespace, "app") == "True")
+    # The value goes from the store; ESO keeps the Secret it wrote, and fails to sync it again.
+    testbed.vault().secrets.kv.v2.delete_metadata_and_all_versions(path, mount_point="secret")
+    testbed.kubectl("annotate", "es", "app", "-n", namespace, f"force-sync={time.time()}", "--overwrite")
+    testbed.wait_until(lambda: testbed.ready(namespace, "app") == "False")
+    result = testbed.jxsecret("verify", "-n", namespace)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[1].split()[:2] == ["app", "Stale"]
+    assert result.stderr == "1 ExternalSecret populated but stale: ESO cannot sync it (see -o wide).\n"
+    [row] = json.loads(testbed.jxsecret("verify", "-n", namespace, "-o", "json").stdout)
+    assert (row["state"], row["populated"], row["reason"]) == ("Stale", True, "SecretSyncedError")
+    wait = testbed.jxsecret("wait", "-n", namespace, "--timeout", "5s")
+    assert (wait.returncode, wait.stdout) == (0, "1 ExternalSecret populated\n")
+
+
 # ------------------------------------------------------------------------------------------ wait
 
 def test_wait_returns_when_the_value_arrives(testbed, namespace):
@@ -341,7 +372,7 @@ def test_wait_returns_when_the_value_arrives(testbed, namespace):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert out == f"{namespace}/late: Populated\nall 1 ExternalSecrets populated\n"
+    assert out == f"{namespace}/late: Populated\n1 ExternalSecret populated\n"
 
 
 def test_wait_times_out_with_what_is_missing_and_why(testbed, namespace):
@@ -366,7 +397,7 @@ def test_wait_mandatory_only(testbed, namespace):
     testbed.apply(must, es("optional", namespace, ["k"], f"tests/{namespace}/none"))
     testbed.wait_until(lambda: testbed.ready(namespace, "optional") == "False")
     result = testbed.jxsecret("wait", "-n", namespace, "--mandatory", "--timeout", "20s", "--poll", "500ms")
-    assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "all 1 ExternalSecrets populated")
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "1 ExternalSecret populated")
 
 
 def test_malformed_objects_do_not_stop_the_run(testbed, namespace):
@@ -376,6 +407,20 @@ def test_malformed_objects_do_not_stop_the_run(testbed, namespace):
                   {"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
                    "metadata": {"name": "no-spec", "namespace": namespace}},
                   es("fine", namespace, ["k"], f"tests/{namespace}/absent"))
+    testbed.wait_until(lambda: testbed.ready(namespace, "fine") == "False")
     result = testbed.jxsecret("verify", "-n", namespace, "-o", "json")
     assert result.returncode == 3 and "Traceback" not in result.stderr
-    assert sorted(r["name"] for r in json.loads(result.stdout)) == ["fine", "garbage-data", "no-spec"]
+    assert {r["name"]: (r["state"], r["message"]) for r in json.loads(result.stdout)} == {
+        "fine": ("SyncError", "could not get secret data from provider"), "garbage-data": ("Invalid", "spec.data is not a list"),
+        "no-spec": ("Invalid", "it has no spec")}
+
+
+@pytest.mark.parametrize("args, where", [
+    (["-n", "nope"], "in namespace nope"),
+    (["-f", "zzz"], 'in any namespace with name containing "zzz"'),
+    (["-l", "team=none", "--mandatory"], "in any namespace with labels team=none marked mandatory"),
+])
+def test_wait_for_nothing_is_an_error_as_in_kubectl(testbed, args, where):
+    result = testbed.jxsecret("wait", *args, "--timeout", "5s")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"error: no matching ExternalSecrets found {where}\n"

@@ -45,7 +45,8 @@ FAILED = ("False", "SecretSyncedError", "could not get secret data from provider
     (eso(ready=SYNCED), None, State.SECRET_MISSING, ("a", "b")),
     (eso(), None, State.UNKNOWN, ("a", "b")),  # no status, no Secret: nothing has happened yet
     (eso(ready=FAILED), None, State.SYNC_ERROR, ("a", "b")),
-    (eso(ready=FAILED), {"a": True, "b": True}, State.SYNC_ERROR, ()),  # stale but complete: still an error
+    (eso(ready=FAILED), {"a": True, "b": True}, State.STALE, ()),  # complete, but the operator cannot refresh it
+    (eso(ready=FAILED), {"a": True, "b": False}, State.SYNC_ERROR, ("b",)),
     (eso(ready=("Unknown", "", "")), {"a": True, "b": True}, State.POPULATED, ()),
     # extra keys in the Secret do not matter
     (eso(ready=SYNCED, data=("a",)), {"a": True, "zzz": False}, State.POPULATED, ()),
@@ -68,7 +69,7 @@ FAILED = ("False", "SecretSyncedError", "could not get secret data from provider
 def test_evaluate(es, secret, state, missing):
     verdict = evaluate(es, secret)
     assert (verdict.state, verdict.missing_keys) == (state, missing)
-    assert verdict.populated is (state is State.POPULATED)
+    assert verdict.populated is (state in (State.POPULATED, State.STALE))
 
 
 def test_reason_and_message_come_from_the_operator():
@@ -78,23 +79,53 @@ def test_reason_and_message_come_from_the_operator():
     assert (legacy.reason, legacy.message) == ("ERROR", "key secret/data/x has no property password")
 
 
-def test_unreadable_secret_is_unknown_with_why():
-    v = evaluate(eso(ready=SYNCED), None, unreadable="cannot list Secrets in namespace jx: forbidden")
-    assert v.state is State.UNKNOWN and v.message.startswith("cannot list Secrets")
+UNREADABLE = "cannot list Secrets in namespace jx: forbidden"
 
 
-@pytest.mark.parametrize("raw, store, target", [
-    ({"spec": {"secretStoreRef": {"name": "vault"}}}, "SecretStore/vault", "es"),  # kind defaults to SecretStore
-    ({"spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "v"}, "target": {"name": "other"}}},
-     "ClusterSecretStore/v", "other"),
-    ({}, "", "es"),  # no spec at all: no crash
-    ({"spec": "garbage"}, "", "es"),
-    ({"spec": {"data": "garbage", "target": 7}}, "", "es"),
+@pytest.mark.parametrize("es, state", [
+    (eso(ready=SYNCED), State.POPULATED),  # the operator's word: it synced
+    (eso(ready=FAILED), State.SYNC_ERROR),
+    (eso(), State.UNKNOWN),
+    (kes(status="SUCCESS"), State.POPULATED),
 ])
-def test_malformed_or_partial_specs_never_raise(raw, store, target):
+def test_unreadable_secret_keeps_the_operators_verdict_and_says_so(es, state):
+    v = evaluate(es, None, unreadable=UNREADABLE)
+    assert (v.state, v.secret_readable, v.missing_keys) == (state, False, ())
+    assert v.message == (f"{es.ready.message}; {UNREADABLE}" if es.ready and es.ready.message else UNREADABLE)
+
+
+@pytest.mark.parametrize("raw, store, target, problem", [
+    ({"spec": {"secretStoreRef": {"name": "vault"}}}, "SecretStore/vault", "es",
+     "spec has neither data nor dataFrom (nor a template): there is nothing to sync"),  # kind defaults to SecretStore
+    ({"spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "v"}, "target": {"name": "other"}}},
+     "ClusterSecretStore/v", "other", "spec has neither data nor dataFrom (nor a template): there is nothing to sync"),
+    ({}, "", "es", "it has no spec"),  # no spec at all: no crash
+    ({"spec": "garbage"}, "", "es", "it has no spec"),
+    ({"spec": {"data": "garbage", "target": 7}}, "", "es", "spec.data is not a list"),
+    ({"apiVersion": "kubernetes-client.io/v1", "spec": {"data": "oops"}}, "", "es", "spec.data is not a list"),
+    ({"apiVersion": "kubernetes-client.io/v1", "spec": {"backendType": "vault"}}, "vault", "es",
+     "spec.data is empty: there is nothing to sync"),
+])
+def test_malformed_or_partial_specs_say_what_is_wrong(raw, store, target, problem):
     es = ExternalSecret({"apiVersion": "external-secrets.io/v1", "metadata": {"name": "es", "namespace": "n"}, **raw})
     assert (es.store, es.target_name) == (store, target)
-    assert evaluate(es, None).state is State.UNKNOWN
+    v = evaluate(es, None)
+    assert (v.state, v.message) == (State.INVALID, problem)
+
+
+def test_a_template_alone_is_a_spec():
+    es = eso(ready=SYNCED, data=(), template={"data": {"greeting": "hello"}})
+    assert evaluate(es, {"greeting": True}).state is State.POPULATED
+
+
+def test_missing_values_say_where_they_belong():
+    es = ExternalSecret({"apiVersion": "external-secrets.io/v1", "metadata": {"name": "app", "namespace": "jx"},
+                         "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+                                  "data": [{"secretKey": "user", "remoteRef": {"key": "app", "property": "username"}},
+                                           {"secretKey": "pass", "remoteRef": {"key": "app", "property": "password"}}]}})
+    v = evaluate(es, {"user": True})
+    assert v.to_dict()["missingAt"] == [{"secretKey": "pass", "store": "ClusterSecretStore/vault", "key": "app",
+                                         "property": "password"}]
 
 
 @pytest.mark.parametrize("secret, summary", [

@@ -3,18 +3,22 @@
 import io
 
 from kubectl_jxsecret.cli import Environment
-from kubectl_jxsecret.model.status import State, Verdict
+from kubectl_jxsecret.model.status import Location, State, Verdict
 from kubectl_jxsecret.output import render_report
-from kubectl_jxsecret.scan import Report
+from kubectl_jxsecret.scan import Report, Selection
 
 
 def verdict(name, state, missing=(), reason=""):
+    at = tuple(Location(k, "ClusterSecretStore/vault", name, k) for k in missing)
     return Verdict(namespace="jx", name=name, api_version="external-secrets.io/v1", store="ClusterSecretStore/vault",
-                   secret=name, state=state, missing_keys=missing, reason=reason, message="m", detail="d")
+                   secret=name, state=state, missing_keys=missing, reason=reason, message="m", detail="d",
+                   missing_at=at)
 
 
 REPORT = Report(verdicts=[verdict("jx-boot", State.POPULATED, reason="SecretSynced"),
                           verdict("nexus", State.SYNC_ERROR, ("password",), "SecretSyncedError")])
+HINT = ("The missing values belong in their stores (fill them with kubectl jxsecret edit or import):\n"
+        "  jx/nexus: ClusterSecretStore/vault nexus: password\n")
 
 
 class Tty(io.StringIO):
@@ -24,7 +28,7 @@ class Tty(io.StringIO):
 
 def rendered(fmt, namespace=None, tty=False, environ=None):
     out, err = (Tty() if tty else io.StringIO()), io.StringIO()
-    render_report(REPORT, fmt, namespace, Environment(stdout=out, stderr=err, environ=environ or {}))
+    render_report(REPORT, fmt, Selection(namespace), Environment(stdout=out, stderr=err, environ=environ or {}))
     return out.getvalue(), err.getvalue()
 
 
@@ -33,15 +37,22 @@ def test_table_all_namespaces():
     assert out == ("NAMESPACE  NAME     STATUS     MISSING KEYS  REASON\n"
                    "jx         jx-boot  Populated                SecretSynced\n"
                    "jx         nexus    SyncError  password      SecretSyncedError\n")
-    assert err == "1 of 2 ExternalSecrets not populated.\n"
+    assert err == "1 of 2 ExternalSecrets not populated.\n" + HINT
 
 
 def test_table_one_namespace_drops_the_column_and_wide_adds_detail():
     out, _ = rendered("wide", namespace="jx")
     header, _, nexus = out.splitlines()
     assert header.split() == ["NAME", "STATUS", "MISSING", "KEYS", "REASON", "SECRET", "STORE", "LAST", "SYNC",
-                              "API", "VERSION", "MESSAGE"]
-    assert nexus.endswith("external-secrets.io/v1  m: d")
+                              "API", "VERSION", "MISSING", "AT", "MESSAGE"]
+    assert nexus.endswith("external-secrets.io/v1  ClusterSecretStore/vault nexus: password  m: d")
+
+
+def test_stale_is_populated_and_said_once():
+    report = Report(verdicts=[verdict("a", State.STALE, reason="SecretSyncedError"), verdict("b", State.POPULATED)])
+    out, err = io.StringIO(), io.StringIO()
+    render_report(report, "table", Selection("jx"), Environment(stdout=out, stderr=err, environ={}))
+    assert err.getvalue() == "1 ExternalSecret populated but stale: ESO cannot sync it (see -o wide).\n"
 
 
 def test_colour_on_a_terminal_only_and_never_with_no_color():
