@@ -37,8 +37,8 @@ class Environment:
 
     @property
     def colors(self) -> bool:
-        """Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org)."""
-        return self.stdout_isatty and "NO_COLOR" not in self.environ and self.environ.get("TERM") != "dumb"
+        """Colour only for a person at a terminal, and never when NO_COLOR is set and not empty (no-color.org)."""
+        return self.stdout_isatty and not self.environ.get("NO_COLOR") and self.environ.get("TERM") != "dumb"
 
 
 # ------------------------------------------------------------------------------------------ parser
@@ -169,7 +169,9 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}\nsee '{self.prog} -h' for help")
 
 
-def build_parser() -> Parser:
+def build_parser(only: str | None = None) -> Parser:
+    """The whole tree (help, completion); with `only`, just that command's own flags are added, so a run
+    imports one command module, not all of them (~50 ms)."""
     root = Parser(
         prog=PROG, formatter_class=HelpFormatter,
         description="Check, fill, sync and move the secrets of Jenkins X style clusters "
@@ -181,12 +183,53 @@ def build_parser() -> Parser:
     for cmd in COMMANDS:
         p = add_command_parser(sub, cmd.name, cmd.aliases, cmd.help, cmd.description, cmd.examples)
         p.set_defaults(command_spec=cmd)
+        if only is not None and only not in (cmd.name, *cmd.aliases):
+            continue
         if cmd.kube_flags:
             add_kube_flags(p, cmd.output_formats)
         elif cmd.output_formats:
             add_output_flag(p, cmd.output_formats)
         command_module(cmd).add_arguments(p)
     return root
+
+
+def command_named(name: str) -> Command | None:
+    return next((cmd for cmd in COMMANDS if name in (cmd.name, *cmd.aliases)), None)
+
+
+def first_word(args) -> str | None:
+    """The command the user typed: the first word that is not a root flag."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
+def unknown_command(word: str) -> UsageError:
+    import difflib
+
+    names = [name for cmd in COMMANDS for name in (cmd.name, *cmd.aliases)] + ["help"]
+    close = difflib.get_close_matches(word, names, n=1)
+    hint = f': did you mean "{close[0]}"?' if close else ""
+    return UsageError(f'unknown command "{word}" for "{PROG}"{hint}\nsee \'{PROG} -h\' for help')
+
+
+def kubectl_booleans(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """kubectl's `--all-namespaces=true|false` spelling of switches, which argparse does not take."""
+    parsers, switches = [parser], set()
+    while parsers:
+        for action in parsers.pop()._actions:
+            if isinstance(action, argparse._StoreTrueAction):
+                switches.update(action.option_strings)
+            elif isinstance(action, argparse._SubParsersAction):
+                parsers += action.choices.values()
+    out = []
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if eq and name in switches:
+            if value.lower() not in ("true", "false"):
+                raise UsageError(f'invalid value "{value}" for {name}: want true or false')
+            out += [name] if value.lower() == "true" else []
+        else:
+            out.append(arg)
+    return out
 
 
 def command_module(cmd: Command):
@@ -228,13 +271,26 @@ def main(argv=None, env: Environment | None = None) -> int:
 
 
 def dispatch(args, env) -> int:
-    parser = build_parser()
-    ns = parser.parse_args(args)
-    if ns.command is None:
-        parser.print_help(env.stdout)
-        return ExitStatus.OK
-    spec: Command = ns.command_spec
-    return int(command_module(spec).run(ns, env))
+    word = first_word(args)
+    if word == "help":  # `help` and `help verify`, as kubectl and git have
+        rest = [a for a in args if a != "help"]
+        return dispatch((rest or []) + ["-h"], env) if first_word(rest) else dispatch(["-h"], env)
+    spec = command_named(word) if word else None
+    if word and spec is None:
+        raise unknown_command(word)
+    parser = build_parser(only=word)
+    try:
+        ns = parser.parse_args(kubectl_booleans(parser, args))
+        if ns.command is None:
+            parser.print_help(env.stdout)
+            return ExitStatus.OK
+        return int(command_module(spec).run(ns, env))
+    except SystemExit as e:  # -h printed the help
+        return int(e.code or 0)
+    except UsageError as e:  # every usage error points at the help of the command it is about
+        if "\nsee '" in str(e):
+            raise
+        raise UsageError(f"{e}\nsee '{PROG}{f' {spec.name}' if spec else ''} -h' for help") from None
 
 
 def run_completion(args, env) -> int:

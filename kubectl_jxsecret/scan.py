@@ -28,6 +28,7 @@ class Selection:
     name_filter: tuple[str, ...] | str = ()  # substrings of the name, any of them (-f, repeatable); () = all
     mandatory_only: bool = False  # only those the Jenkins X schema marks mandatory
     only: frozenset | None = None  # only these (namespace, name) pairs, e.g. those a command wrote for
+    names: tuple[str, ...] = ()  # exact names (verify NAME...), as `kubectl get` takes them
 
     def __post_init__(self):
         # One substring may be given as a string: Selection(name_filter="hmac") is (-f hmac).
@@ -40,7 +41,7 @@ class Selection:
     def from_args(cls, args, mandatory_only=False) -> "Selection":
         """From the kube flags (-n, -A) and the selection flags (flags.add_selection_flags)."""
         return cls(None if args.all_namespaces else args.namespace, args.selector, tuple(args.filter or ()),
-                   mandatory_only)
+                   mandatory_only, names=tuple(getattr(args, "names", ())))
 
     def describe(self) -> str:
         """Where it looked, for "nothing matched" messages: `in namespace jx with name containing "x"`."""
@@ -49,13 +50,15 @@ class Selection:
             parts.append(f"with labels {self.selector}")
         if self.name_filter:
             parts.append("with name containing " + " or ".join(f'"{text}"' for text in self.name_filter))
+        if self.names:
+            parts.append("named " + " or ".join(f'"{name}"' for name in self.names))
         if self.mandatory_only:
             parts.append("marked mandatory")
         return " ".join(parts)
 
     def wants(self, es: ExternalSecret) -> bool:
         return ((not self.name_filter or any(text in es.name for text in self.name_filter))
-                and (es.mandatory or not self.mandatory_only)
+                and (es.mandatory or not self.mandatory_only) and (not self.names or es.name in self.names)
                 and (self.only is None or (es.namespace, es.name) in self.only))
 
 

@@ -13,6 +13,7 @@ from ..scan import Report, Selection, collect, discover
 
 
 def add_arguments(parser):
+    parser.add_argument("names", nargs="*", metavar="NAME", help="only these ExternalSecrets (exact names)")
     add_selection_flags(parser)
 
 
@@ -44,10 +45,20 @@ def run(args, env) -> int:
     options.complete()
     report = options.run()
     output.render_report(report, options.output_format, options.selection, env)
-    return exit_status(report)
+    missing = not_found(report, options.selection)
+    where = f"in namespace {options.selection.namespace}" if options.selection.namespace else "in any namespace"
+    for name in missing:
+        print(f'error: ExternalSecret "{name}" not found {where}', file=env.stderr)
+    return exit_status(report, bool(missing))
 
 
-def exit_status(report: Report) -> int:
-    if report.warnings:
+def not_found(report: Report, selection: Selection) -> list[str]:
+    """The names asked for (verify NAME...) that matched nothing, as kubectl get reports them."""
+    found = {v.name for v in report.verdicts}
+    return [name for name in selection.names if name not in found]
+
+
+def exit_status(report: Report, missing_names: bool = False) -> int:
+    if report.warnings or missing_names:
         return ExitStatus.ERROR  # something could not be checked: not a clean bill of health
     return ExitStatus.NOT_POPULATED if report.not_populated else ExitStatus.OK

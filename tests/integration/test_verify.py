@@ -424,3 +424,12 @@ def test_wait_for_nothing_is_an_error_as_in_kubectl(testbed, args, where):
     result = testbed.jxsecret("wait", *args, "--timeout", "5s")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"error: no matching ExternalSecrets found {where}\n"
+
+
+def test_names_and_kubectl_style_booleans(testbed, states):
+    result = testbed.jxsecret("get", "populated", "nope", "--all-namespaces=false", "-n", states, "-o", "name")
+    assert result.returncode == 1  # one name was not found: as kubectl get, an error after what was found
+    assert result.stdout == "externalsecret.external-secrets.io/populated\n"
+    assert result.stderr == f'error: ExternalSecret "nope" not found in namespace {states}\n'
+    rows = json.loads(testbed.jxsecret("verify", "--all-namespaces=true", "populated", "-o", "json").stdout)
+    assert (states, "populated") in {(r["namespace"], r["name"]) for r in rows}
