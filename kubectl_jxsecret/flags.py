@@ -58,6 +58,15 @@ def add_vault_flags(parser: argparse.ArgumentParser):
     return g
 
 
+def add_writer_flags(parser: argparse.ArgumentParser, dry_run_help: str) -> None:
+    """What every command that fills stores takes (edit, import): a dry run, how long to wait for ESO to
+    sync what was written, and how to reach Vault."""
+    parser.add_argument("--dry-run", action="store_true", help=dry_run_help)
+    parser.add_argument("--timeout", default="2m", metavar="DURATION",
+                        help="how long to wait for ESO to sync what was written (default: 2m)")
+    add_vault_flags(parser)
+
+
 def vault_flags(args) -> dict:
     """The --vault-* values, as stores.discovery.gather() takes them."""
     return {"address": args.vault_addr, "ca_cert": args.vault_ca_cert, "namespace": args.vault_namespace}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import ExitStatus, JxSecretError
-from ..flags import KubeFlags, add_selection_flags, add_vault_flags, vault_flags
+from ..flags import KubeFlags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
 from ..model.externalsecret import ExternalSecret
 from ..model.plan import destinations_of, refs_of
@@ -30,12 +30,8 @@ def add_arguments(parser):
     add_selection_flags(parser)
     parser.add_argument("-i", "--interactive", action="store_true",
                         help="pick the ExternalSecrets, then the values to edit")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="ask, then show which store paths and properties would change (never the values); "
+    add_writer_flags(parser, "ask, then show which store paths and properties would change (never the values); "
                              "write nothing")
-    parser.add_argument("--timeout", default="2m", metavar="DURATION",
-                        help="how long to wait for ESO to sync what was written (default: 2m)")
-    add_vault_flags(parser)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import ExitStatus, JxSecretError, UsageError
-from ..flags import KubeFlags, add_selection_flags, add_vault_flags, vault_flags
+from ..flags import KubeFlags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
 from ..scan import Report, Selection, discover, select
 
@@ -22,13 +22,9 @@ SHOWN_UNKNOWN = 5  # unknown paths named in the error; the rest counted
 def add_arguments(parser):
     add_selection_flags(parser, short_filter=False)
     parser.add_argument("-f", "--file", required=True, metavar="PATH", help="the file to import; '-' reads stdin")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="show which store paths and properties would change (never the values); write nothing")
     parser.add_argument("--allow-unknown", action="store_true",
                         help="skip paths no selected ExternalSecret reads, instead of refusing the file")
-    parser.add_argument("--timeout", default="2m", metavar="DURATION",
-                        help="how long to wait for ESO to sync what was written (default: 2m)")
-    add_vault_flags(parser)
+    add_writer_flags(parser, "show which store paths and properties would change (never the values); write nothing")
 
 
 @dataclass
