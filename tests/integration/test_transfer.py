@@ -183,7 +183,8 @@ def test_export_refuses_to_overwrite_and_writes_stdout_only_when_asked(testbed, 
     existing = tmp_path / "there.yaml"
     existing.write_text("keep me\n")
     result = testbed.jxsecret("export", "-n", ns, "-f", existing)
-    assert (result.returncode, result.stderr) == (2, f"error: {existing} exists: pass --overwrite to replace it\n")
+    assert (result.returncode, result.stderr) == (2, f"error: {existing} exists: pass --overwrite to replace it\n"
+                                                     "see 'kubectl jxsecret export -h' for help\n")
     assert existing.read_text() == "keep me\n"
     result = testbed.jxsecret("export", "-n", ns, "-f", "-")
     assert result.returncode == 0
