@@ -76,6 +76,9 @@ def render_report(report, fmt: str, selection, env) -> None:
     env.stderr.write(summary(verdicts))
 
 
+HINTS_SHOWN = 10  # a closing hint, not a second table: -o wide and -o json have every one
+
+
 def summary(verdicts) -> str:
     """verify's closing lines, written in one piece: what is not populated, what is stale, where the
     missing values belong."""
@@ -90,7 +93,9 @@ def summary(verdicts) -> str:
     where = [v for v in bad if v.missing_at and v.state in (State.SYNC_ERROR, State.KEYS_MISSING)]
     if where:
         lines.append("The missing values belong in their stores (fill them with kubectl jxsecret edit or import):")
-        lines += [f"  {v.namespace}/{v.name}: {missing_at(v)}" for v in where]
+        lines += [f"  {v.namespace}/{v.name}: {missing_at(v)}" for v in where[:HINTS_SHOWN]]
+        if len(where) > HINTS_SHOWN:
+            lines.append(f"  … and {len(where) - HINTS_SHOWN} more (-o wide shows them all)")
     return "".join(line + "\n" for line in lines)
 
 

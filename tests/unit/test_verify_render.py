@@ -70,3 +70,13 @@ def test_columns_stay_aligned_with_colour():
 
 def test_name_output():
     assert rendered("name")[0] == "externalsecret.external-secrets.io/jx-boot\nexternalsecret.external-secrets.io/nexus\n"
+
+
+def test_the_hint_names_ten_and_counts_the_rest():
+    report = Report(verdicts=[verdict(f"s{i:02}", State.SYNC_ERROR, ("k",)) for i in range(12)])
+    err = io.StringIO()
+    render_report(report, "table", Selection("jx"), Environment(stdout=io.StringIO(), stderr=err, environ={}))
+    lines = err.getvalue().splitlines()
+    assert lines[0] == "12 of 12 ExternalSecrets not populated."
+    assert lines[2:] == [f"  jx/s{i:02}: ClusterSecretStore/vault s{i:02}: k" for i in range(10)] + [
+        "  … and 2 more (-o wide shows them all)"]
