@@ -39,6 +39,10 @@ class StoreError(JxSecretError):
     """The secret store (Vault/OpenBao, ...) refused or failed a request."""
 
 
+class SettingError(JxSecretError):
+    """A setting (flag, variable, store field, file) is wrong: waiting or retrying cannot help."""
+
+
 def first_line(error) -> str:
     """The first line of an error (or of any text): library errors often carry chains and dumps."""
     text = str(error).strip()

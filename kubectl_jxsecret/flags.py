@@ -22,13 +22,16 @@ def add_command_parser(subparsers, name, aliases, help, description, examples) -
     return p
 
 
-def add_kube_flags(parser: argparse.ArgumentParser, output_formats) -> None:
-    """kubectl's own flag names and meanings, so muscle memory works."""
+def add_kube_flags(parser: argparse.ArgumentParser, output_formats, namespace_help: str = "only this namespace",
+                   all_namespaces: bool = True) -> None:
+    """kubectl's own flag names and meanings, so muscle memory works. Commands for which -n is not a
+    filter (vault: Vault's own namespace) say what it is, and take no -A."""
     g = parser.add_argument_group("kubectl flags")
     g.add_argument("--kubeconfig", metavar="PATH", help="path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     g.add_argument("--context", metavar="NAME", help="the kubeconfig context to use (default: its current-context)")
-    g.add_argument("-n", "--namespace", metavar="NS", help="only this namespace")
-    g.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
+    g.add_argument("-n", "--namespace", metavar="NS", help=namespace_help)
+    if all_namespaces:
+        g.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
     g.add_argument("--request-timeout", metavar="DURATION", default="30s",
                    help="how long to wait for one API request, e.g. 10s, 1m (default: 30s; 0 = no limit)")
     if output_formats:

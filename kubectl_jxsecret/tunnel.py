@@ -20,12 +20,16 @@ class TunnelError(JxSecretError):
     pass
 
 
+PROBE_TIMEOUT = 15  # seconds for Vault to answer the first request through a new tunnel
+
+
 @dataclass(frozen=True)
 class PodTarget:
     namespace: str
     pod: str | None  # a pod name, or None to pick a Ready pod of `service`
     service: str | None
     port: int  # the Service port (with `service`) or the container port (with `pod`)
+    pod_only: bool = False  # the user named `pod`: no other pod will do, even if `service` has some
 
 
 @dataclass(frozen=True)
@@ -55,24 +59,27 @@ def container_port(pod: dict, target_port) -> int | None:
 def find_pod(kube, target: PodTarget) -> tuple[Pod | None, str]:
     """(the Ready pod to forward to, or None with the reason it is not there yet)."""
     ns = target.namespace
+    only_the_pod = target.pod_only or not target.service
     if target.pod:
         try:
             pod = kube.get(f"/api/v1/namespaces/{ns}/pods/{target.pod}")
         except KubeError as e:
             if e.status != 404:
                 raise
-            if not target.service:
+            if only_the_pod:
                 return None, f"pod {ns}/{target.pod} does not exist"
         else:
             if pod_ready(pod):
                 return Pod(target.pod, pod["metadata"]["uid"], target.port), ""
-            if not target.service:
+            if only_the_pod:
                 return None, f"pod {ns}/{target.pod} is not Ready"
     try:
         service = kube.get(f"/api/v1/namespaces/{ns}/services/{target.service}")
     except KubeError as e:
         if e.status == 404:
-            return None, f"neither pod {target.pod} nor service {target.service} exists in namespace {ns}"
+            if target.pod:
+                return None, f"neither pod {ns}/{target.pod} nor service {ns}/{target.service} exists"
+            return None, f"service {ns}/{target.service} does not exist"
         raise
     spec = service.get("spec") or {}
     selector = spec.get("selector") or {}
@@ -110,6 +117,8 @@ def check_port_free(port: int) -> None:
     if port == 0:
         return
     with socket.socket() as s:
+        # As the tunnel's own listener does: connections that just closed (TIME_WAIT) do not hold the port.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError as e:
@@ -122,9 +131,11 @@ def check_port_free(port: int) -> None:
 class Tunnel:
     """Forward 127.0.0.1:<local_port> (0 = any free port) to `pod`; a context manager."""
 
-    def __init__(self, kube, namespace: str, pod: Pod, local_port: int = 0):
+    def __init__(self, kube, namespace: str, pod: Pod, local_port: int = 0, port_setting: str = "",
+                 port_fix: str = "pass the port Vault listens on (8200 unless configured otherwise)"):
         self.kube, self.namespace, self.pod = kube, namespace, pod
         self.requested_port = local_port
+        self.port_setting, self.port_fix = port_setting, port_fix  # for the message when nothing answers
         self.port = None
         self._forwarder = None
         self._config_path = None
@@ -155,6 +166,29 @@ class Tunnel:
             raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: "
                               f"{first_line(e)}") from None
         self.port = self._forwarder.from_port
+        try:
+            self.probe()
+        except TunnelError:
+            self.close()
+            raise
+
+    def probe(self) -> None:
+        """One request through the tunnel. The forwarder accepts every local connection and only then
+        tries the pod's port: where nothing listens, each connection would just close, empty."""
+        where = f"port {self.pod.port} of pod {self.namespace}/{self.pod.name}" + \
+            (f" ({self.port_setting})" if self.port_setting else "")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=PROBE_TIMEOUT) as s:
+                # Plain HTTP: a TLS listener answers it too (400, "HTTP request to an HTTPS server").
+                s.sendall(b"GET /v1/sys/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                answer = s.recv(1)
+        except socket.timeout:
+            raise TunnelError(f"{where} took the connection but said nothing within {PROBE_TIMEOUT}s: "
+                              f"{self.port_fix}") from None
+        except OSError:
+            answer = b""
+        if not answer:
+            raise TunnelError(f"nothing answers on {where}: {self.port_fix}")
 
     def close(self):
         if self._forwarder is not None:

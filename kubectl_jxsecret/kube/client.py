@@ -1,7 +1,7 @@
 """A thin REST layer: JSON in, dicts out, over the transport the kubeconfig user needs.
 
 No generated API classes or pydantic models (`CoreV1Api` alone costs ~0.7 s to import); the
-kubernetes client is only loaded for exec/auth-provider users (see transport.py). Every failure
+kubernetes client is only loaded for auth-provider users and proxies (see transport.py). Every failure
 becomes a one-line KubeError that names the server, the context and, where it can, the fix.
 """
 
@@ -91,7 +91,7 @@ def api_error(status: int, body: bytes, method: str, path: str, context: str) ->
     message = first_line(message) if message else f"{method} {path}: HTTP {status}"
     if status == 401:
         message = f'unauthorized (context "{context}"): the credentials were rejected; log in again or fix the kubeconfig user'
-    elif status == 403:
+    elif status == 403 and not message.startswith("forbidden"):
         message = f"forbidden: {message}"
     return KubeError(message, status)
 

@@ -1,21 +1,27 @@
 """How bytes get to the API server: a light urllib3 transport for the common kubeconfig users
-(client certificates, bearer tokens, token files, basic auth), and the kubernetes client for the
-rest (exec and auth-provider plugins, proxies), which costs ~0.25 s more to import.
+(client certificates, bearer tokens, token files, basic auth, exec credential plugins), and the
+kubernetes client for the rest (auth-provider plugins, proxies), which costs ~0.25 s more to import.
 
 Both answer `request(method, url, headers, body, timeout) -> (status, bytes)` and raise
-urllib3's HTTPError subclasses when the server cannot be reached.
+urllib3's HTTPError subclasses when the server cannot be reached. Neither sends a request without
+the credentials the kubeconfig asks for: a plugin that cannot give them stops the command (ConfigError).
 """
 
 import base64
+import contextlib
 import json
+import logging
 import os
 import ssl
 import tempfile
+import threading
 
 from ..errors import ConfigError, first_line
 
 # User fields only the kubernetes client knows how to turn into credentials.
-HEAVY_USER_FIELDS = ("exec", "auth-provider")
+HEAVY_USER_FIELDS = ("auth-provider",)
+# Legacy auth-provider plugins kubectl removed (1.26), with the exec plugin that replaced each.
+REMOVED_AUTH_PROVIDERS = {"gcp": "gke-gcloud-auth-plugin", "azure": "kubelogin"}
 
 
 def needs_kubernetes_client(cluster: dict, user: dict) -> bool:
@@ -98,58 +104,174 @@ def with_impersonation(headers: dict, pairs: list[tuple[str, str]]):
     return merged
 
 
+def pem_user(credential) -> dict:
+    """An exec plugin's client certificate and key, as kubeconfig user fields."""
+    return {"client-certificate-data": base64.b64encode(credential.cert).decode(),
+            "client-key-data": base64.b64encode(credential.key).decode()}
+
+
 class LightTransport:
-    def __init__(self, cluster: dict, user: dict):
+    def __init__(self, cluster: dict, user: dict, context: str = ""):
         import urllib3  # ~80 ms, a third of the kubernetes client
 
+        from .exec_credential import ExecPlugin
+
         self.host = cluster["server"].rstrip("/")
-        pool_kw = {"ssl_context": tls_context(cluster, user), "maxsize": 8, "retries": False}
+        self.cluster = cluster
+        self.pool_kw = {"maxsize": 8, "retries": False}
         if cluster.get("tls-server-name"):
-            pool_kw["server_hostname"] = cluster["tls-server-name"]
-        self.pool = urllib3.PoolManager(**pool_kw)
-        self.authorization = auth_header(user)
+            self.pool_kw["server_hostname"] = cluster["tls-server-name"]
         self.impersonation = impersonation_headers(user)
+        # An exec plugin runs when the first request needs it (as in kubectl), not when we start.
+        self.exec = ExecPlugin(user["exec"], cluster, context) if user.get("exec") else None
+        self.user = {k: v for k, v in user.items() if k != "exec"}
+        self.pool = urllib3.PoolManager(ssl_context=tls_context(cluster, self.user), **self.pool_kw)
+        self.authorization = None if self.exec else auth_header(user)
+        self._cert_pool: tuple[bytes, object] | None = None  # (exec plugin's certificate, its pool)
+
+    def credentials(self):
+        """(pool, Authorization header or None) for the next request."""
+        import urllib3
+
+        if self.exec is None:
+            return self.pool, self.authorization
+        credential = self.exec.get()
+        if credential.token:
+            return self.pool, f"Bearer {credential.token}"
+        if self._cert_pool is None or self._cert_pool[0] != credential.cert:
+            context = tls_context(self.cluster, {**self.user, **pem_user(credential)})
+            self._cert_pool = (credential.cert, urllib3.PoolManager(ssl_context=context, **self.pool_kw))
+        return self._cert_pool[1], None
 
     def request(self, method, url, headers, body, timeout):
         import urllib3
 
         headers = with_impersonation(headers, self.impersonation)
-        if self.authorization:
-            headers["Authorization"] = self.authorization
         data = json.dumps(body).encode() if body is not None else None
-        response = self.pool.request(method, url, headers=headers, body=data,
-                                     timeout=urllib3.Timeout(total=timeout) if timeout else None)
-        return response.status, response.data
+        for attempt in range(2):
+            pool, authorization = self.credentials()
+            if authorization:
+                headers["Authorization"] = authorization
+            response = pool.request(method, url, headers=headers, body=data,
+                                    timeout=urllib3.Timeout(total=timeout) if timeout else None)
+            if response.status == 401 and self.exec and attempt == 0:
+                self.exec.forget()  # like client-go: a rejected plugin credential is asked for again, once
+                continue
+            return response.status, response.data
 
 
 class KubernetesClientTransport:
-    """The kubernetes client's ApiClient: exec/auth-provider plugins and token refresh."""
+    """The kubernetes client's ApiClient: auth-provider plugins, proxies, and token refresh.
 
-    def __init__(self, merged: dict, context: str, user: dict):
-        from kubernetes.config import ConfigException, new_client_from_config_dict
+    That client logs what goes wrong with credentials through the root logger and sends the request
+    anyway; here its log is caught, and a user without usable credentials stops the command instead."""
 
-        try:
-            # Our merged dict and context, so the client cannot pick another current-context than
-            # kubectl would; persist_config=False so refreshed tokens are never written back.
-            self.api = new_client_from_config_dict(config_dict=merged, context=context, persist_config=False)
-        except (ConfigException, ValueError, OSError) as e:
-            raise ConfigError(f'context "{context}": {first_line(e)}: fix the kubeconfig') from None
+    def __init__(self, merged: dict, context: str, user: dict, cluster: dict | None = None):
+        from .exec_credential import ExecPlugin
+
+        self.context = context
+        provider = (user.get("auth-provider") or {}).get("name") or ""
+        if provider in REMOVED_AUTH_PROVIDERS:
+            raise ConfigError(f"getting credentials: the {provider} auth plugin has been removed from kubectl "
+                              f'(context "{context}"): use the {REMOVED_AUTH_PROVIDERS[provider]} exec plugin')
+        self.provider = provider
+        # Exec plugins are ours (exec_credential), behind a proxy too: the client gets their credential.
+        self.exec = ExecPlugin(user["exec"], cluster or {}, context) if user.get("exec") else None
+        if self.exec:
+            merged = self.with_exec_credential(merged, context)
+        with captured_log() as log:
+            try:
+                # Our merged dict and context, so the client cannot pick another current-context than
+                # kubectl would; persist_config=False so refreshed tokens are never written back.
+                self.api = new_client(merged, context)
+            except ConfigError:
+                raise
+            except Exception as e:  # the client's own errors, and an identity provider that cannot be reached
+                raise self.credentials_error(first_line(e)) from None
+        self.check_credentials(log)
         self.api.configuration.connection_pool_maxsize = 8
         self.host = self.api.configuration.host
         # The kubernetes client ignores the kubeconfig's impersonation fields; kubectl does not.
         self.impersonation = impersonation_headers(user)
 
+    def with_exec_credential(self, merged: dict, context: str) -> dict:
+        """A copy of `merged` whose context user holds the exec plugin's credential instead of the plugin."""
+        import copy
+
+        merged = copy.deepcopy(merged)
+        name = next(c["context"].get("user") for c in merged["contexts"] if c["name"] == context)
+        entry = next(u for u in merged["users"] if u["name"] == name)
+        credential = self.exec.get()
+        user = {k: v for k, v in entry["user"].items() if k != "exec"}
+        entry["user"] = {**user, "token": credential.token} if credential.token else {**user, **pem_user(credential)}
+        return merged
+
+    def credentials_error(self, reason: str) -> ConfigError:
+        what = f"auth-provider {self.provider}" if self.provider else "the kubeconfig user"
+        return ConfigError(f'getting credentials: {what}: {reason} (context "{self.context}"): '
+                           "log in again, or fix the user in the kubeconfig")
+
+    def check_credentials(self, log: list) -> None:
+        if log:
+            raise self.credentials_error(log[0])
+        if self.provider and "BearerToken" not in self.api.configuration.api_key:
+            raise ConfigError(f'getting credentials: auth-provider {self.provider} gave no usable token '
+                              f'(context "{self.context}"): log in again, or fix the user in the kubeconfig')
+
     def request(self, method, url, headers, body, timeout):
         headers = with_impersonation(headers, self.impersonation)
-        # update_params_for_auth refreshes expiring tokens (exec plugins) before each request.
         path = url[len(self.host):]
-        self.api.update_params_for_auth(headers, None, ["BearerToken"], path, method, body)
+        with captured_log() as log:
+            # update_params_for_auth refreshes expiring tokens (auth-provider plugins) before each request.
+            self.api.update_params_for_auth(headers, None, ["BearerToken"], path, method, body)
+        self.check_credentials(log)
+        if self.exec and self.exec.get().token:
+            headers["Authorization"] = f"Bearer {self.exec.get().token}"
         response = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
         return response.status, response.read()
+
+
+def new_client(merged: dict, context: str):
+    from kubernetes.config import ConfigException, new_client_from_config_dict
+
+    try:
+        return new_client_from_config_dict(config_dict=merged, context=context, persist_config=False)
+    except (ConfigException, ValueError, OSError) as e:
+        raise ConfigError(f'context "{context}": {first_line(e)}: fix the kubeconfig') from None
+
+
+class _LogCatcher(logging.Handler):
+    """On the root logger, so the kubernetes client's logging.error() never reaches the terminal
+    (nor makes logging configure itself): errors land in the list of the thread that asked, if any;
+    everything else is dropped."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record):
+        log = getattr(self.local, "log", None)
+        if log is not None and record.levelno >= logging.ERROR:
+            log.append(first_line(record.getMessage()))
+
+
+_CATCHER = _LogCatcher()
+
+
+@contextlib.contextmanager
+def captured_log():
+    root = logging.getLogger()
+    if _CATCHER not in root.handlers:
+        root.addHandler(_CATCHER)
+    _CATCHER.local.log = log = []
+    try:
+        yield log
+    finally:
+        _CATCHER.local.log = None
 
 
 def transport_for(kc):
     cluster, user = kc.cluster(), kc.user()
     if needs_kubernetes_client(cluster, user):
-        return KubernetesClientTransport(kc.merged, kc.context, user)
-    return LightTransport(cluster, user)
+        return KubernetesClientTransport(kc.merged, kc.context, user, cluster)
+    return LightTransport(cluster, user, kc.context)

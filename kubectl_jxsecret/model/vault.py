@@ -1,7 +1,10 @@
 """Vault/OpenBao decisions without I/O: where a value lives (ESO's path rules), whether an address
-points inside the cluster, and which address/token/CA wins among flags, environment and cluster.
+is one and points inside the cluster, which address/token/CA wins among flags, environment and
+cluster, and what Vault's health says.
 """
 
+import json
+import re
 import urllib.parse
 from dataclasses import dataclass
 
@@ -66,6 +69,70 @@ def in_cluster_target(address: str) -> InCluster | None:
     return None
 
 
+EXAMPLE_ADDRESS = "https://vault.example.com:8200"
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` cannot be a Vault address, http(s)://HOST[:PORT][/PATH]; None when it can be one."""
+    if any(c.isspace() for c in address):
+        return "it contains a space or line break"
+    try:
+        url = urllib.parse.urlsplit(address)
+    except ValueError:  # an unclosed [IPv6 bracket
+        return f"it is not a URL, e.g. {EXAMPLE_ADDRESS}"
+    if url.scheme not in ("http", "https"):
+        return f"it needs http:// or https://, e.g. {EXAMPLE_ADDRESS}"
+    if not url.hostname:
+        return f"it has no host, e.g. {EXAMPLE_ADDRESS}"
+    try:
+        port = url.port
+    except ValueError:  # not a number, or out of range
+        port = 0
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    if "@" in url.netloc:
+        return "it must not hold a user or password: Vault takes a token (VAULT_TOKEN)"
+    if url.query or url.fragment:
+        return "it must not have a query (?...) or fragment (#...)"
+    return None
+
+
+def quoted(address: str) -> str:
+    """An address for a one-line message: quoted, line breaks escaped, any user:password@ masked."""
+    return json.dumps(re.sub(r"//[^/@]*@", "//***@", address))
+
+
+def address_error(setting: "Setting") -> str | None:
+    problem = address_problem(setting.value)
+    return f"{setting.source} {quoted(setting.value)} is not a Vault address: {problem}" if problem else None
+
+
+def with_scheme(address: str, scheme: str) -> str:
+    return scheme + address[address.index(":"):]
+
+
+def health_state(health: dict) -> str:
+    """sys/health as the one word `vault wait` reports."""
+    if not health.get("initialized"):
+        return "not initialised"
+    return "sealed" if health.get("sealed") else "unsealed"
+
+
+# What to do about a state, named in `vault wait`'s messages.
+STATE_HINTS = {
+    "sealed": "unseal it with 'vault operator unseal' (OpenBao: 'bao operator unseal') and an unseal key",
+    "not initialised": "initialise it with 'vault operator init' (OpenBao: 'bao operator init')",
+}
+
+
+def tunnel_reaches(record: dict, server: str, target: InCluster) -> bool:
+    """Does a recorded `vault portforward` tunnel (tunnel_records) reach the in-cluster Vault `target`
+    of the API server `server`? Any context of that server will do: the tunnel is the same."""
+    return (record.get("server") == server and record.get("namespace") == target.namespace
+            and record.get("service") == target.service and record.get("port") == target.port
+            and isinstance(record.get("local_port"), int))
+
+
 @dataclass(frozen=True)
 class Setting:
     value: str
@@ -87,16 +154,19 @@ def first(*candidates: tuple[str | None, str]) -> Setting | None:
     return None
 
 
-def resolve(flags: dict, env: dict, token_file: str | None, store: dict, cluster: dict) -> VaultSettings:
+def resolve(flags: dict, env: dict, token_file: str | None, store: dict, cluster: dict,
+            vault_namespace: str | None = None) -> VaultSettings:
     """The discovery order, documented in the README: flags, then VAULT_* (then BAO_*) variables, then
     ~/.vault-token, then the cluster (the ESO store, Jenkins X's vault-unseal-keys / vault-tls).
 
     `store` holds what the ESO SecretStore says (`server`, `token`, `namespace`); `cluster` what the
-    Jenkins X Secrets hold (`token`, `ca_cert`); missing entries are simply absent.
+    Jenkins X Secrets hold (`token`, `ca_cert`); missing entries are simply absent. `vault_namespace`
+    (-n) is the Kubernetes namespace of the Jenkins X default address, jx-vault unless given.
     """
+    default = (f"http://{JX_VAULT_SERVICE}.{vault_namespace or JX_VAULT_NAMESPACE}:{JX_VAULT_PORT}",
+               "the Jenkins X default with -n" if vault_namespace else "the Jenkins X default")
     address = first((flags.get("address"), "--vault-addr"), (env.get("VAULT_ADDR"), "VAULT_ADDR"),
-                    (env.get("BAO_ADDR"), "BAO_ADDR"), (store.get("server"), "the SecretStore's server"),
-                    (f"http://{JX_VAULT_SERVICE}.{JX_VAULT_NAMESPACE}:{JX_VAULT_PORT}", "the Jenkins X default"))
+                    (env.get("BAO_ADDR"), "BAO_ADDR"), (store.get("server"), "the SecretStore's server"), default)
     # No --vault-token flag: a token in argv is visible to every user of the machine (ps).
     token = first((env.get("VAULT_TOKEN"), "VAULT_TOKEN"),
                   (env.get("BAO_TOKEN"), "BAO_TOKEN"), (token_file, "~/.vault-token"),

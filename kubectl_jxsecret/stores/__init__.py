@@ -74,8 +74,9 @@ def open_store(kube, kind: str, name: str, namespace: str, vault_flags: dict, en
         from .vault import VaultStore
 
         settings = gather(kube, vault_flags, environ, config, kind, namespace)
-        with open_vault(kube, settings, stderr) as address:
-            yield VaultStore(address, settings, name=label, path=config.get("path"), version=config.get("version"))
+        with open_vault(kube, settings, stderr) as reach:
+            yield VaultStore(reach.address, settings, name=label, path=config.get("path"), version=config.get("version"),
+                             via=reach.via)
     elif provider == "kubernetes":
         from .kubernetes import KubernetesStore
 

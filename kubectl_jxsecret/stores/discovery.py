@@ -12,9 +12,10 @@ import os
 import socket
 import sys
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KubeError
+from ..errors import KubeError, SettingError
 from ..model import vault as model
 
 
@@ -39,12 +40,14 @@ def token_file(environ) -> str | None:
 
 
 def gather(kube, flags: dict, environ, provider: dict | None = None, store_kind: str = "",
-           store_namespace: str = "") -> model.VaultSettings:
-    """VaultSettings for a command; `provider` is an ESO store's `spec.provider.vault|openBao`."""
+           store_namespace: str = "", default_namespace: str | None = None) -> model.VaultSettings:
+    """VaultSettings for a command, checked (check_address, check_ca); `provider` is an ESO store's
+    `spec.provider.vault|openBao`, `default_namespace` Vault's Kubernetes namespace for the Jenkins X default."""
     provider = provider or {}
     store = {"server": provider.get("server"), "namespace": provider.get("namespace")}
     cluster: dict = {}
-    settings = model.resolve(flags, environ, token_file(environ), store, cluster)
+    settings = model.resolve(flags, environ, token_file(environ), store, cluster, default_namespace)
+    check_address(settings)  # before the cluster's Secrets are read for it
     vault_ns = vault_namespace(settings.address.value)
     if settings.token is None:
         ref = (provider.get("auth") or {}).get("tokenSecretRef") or {}
@@ -58,7 +61,63 @@ def gather(kube, flags: dict, environ, provider: dict | None = None, store_kind:
         pem = read_secret_key(kube, vault_ns, model.JX_CA_SECRET, model.JX_CA_KEY)
         if pem:
             cluster["ca_cert"] = ca_file(kube.context, pem)
-    return model.resolve(flags, environ, token_file(environ), store, cluster)
+    settings = model.resolve(flags, environ, token_file(environ), store, cluster, default_namespace)
+    check_ca(settings)
+    return settings
+
+
+def check_address(settings: model.VaultSettings) -> None:
+    problem = model.address_error(settings.address)
+    if problem:
+        raise SettingError(problem)
+
+
+def check_ca(settings: model.VaultSettings) -> None:
+    """The CA file, where an https address will use it: there, readable, a PEM certificate."""
+    ca = settings.ca_cert
+    if not ca or not settings.address.value.startswith("https:") or os.path.isdir(ca.value):
+        return  # a directory of hashed certificates is fine too (VAULT_CAPATH style)
+    try:
+        with open(ca.value, "rb") as f:
+            pem = f.read(1 << 20)
+    except FileNotFoundError:
+        problem = "does not exist"
+    except OSError as e:
+        problem = f"cannot be read ({e.strerror})"
+    else:
+        problem = None if b"-----BEGIN CERTIFICATE-----" in pem else "holds no PEM certificate"
+    if problem:
+        raise SettingError(f"the Vault CA file {ca.value} ({ca.source}) {problem}: fix {ca.source}")
+
+
+# Sources a person typed: a name there that looks like <service>.<namespace> may just be a public one.
+TYPED = ("--vault-addr", "VAULT_ADDR", "BAO_ADDR")
+
+
+def in_cluster(kube, settings: model.VaultSettings) -> model.InCluster | None:
+    """The in-cluster service Vault's address names, when that name does not resolve from here (so it
+    takes a tunnel); None when the address is to be used as it is."""
+    address, source = settings.address.value, settings.address.source
+    target = model.in_cluster_target(address)
+    if target is None or reachable_here(address):
+        return None
+    host = urllib.parse.urlsplit(address).hostname or ""
+    if source in TYPED and host.count(".") == 1 and not namespace_exists(kube, target.namespace):
+        raise SettingError(f"{source} {address} does not resolve from here, and context \"{kube.context}\" has no "
+                           f'namespace "{target.namespace}" for it to name a service in: fix {source}')
+    return target
+
+
+def namespace_exists(kube, namespace: str) -> bool:
+    try:
+        kube.get(f"/api/v1/namespaces/{namespace}")
+    except KubeError as e:
+        if e.status == 404:
+            return False
+        if e.status == 403:
+            return True  # may not look: let the tunnel tell
+        raise
+    return True
 
 
 def vault_namespace(address: str) -> str:
@@ -88,19 +147,29 @@ def reachable_here(address: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Reach:
+    """How to reach Vault: `address` for requests; `via` names the pod when that is a tunnel."""
+
+    address: str
+    via: str = ""
+
+
 @contextlib.contextmanager
 def open_vault(kube, settings: model.VaultSettings, stderr=sys.stderr, pod_timeout: float = 60):
-    """Yield the address to use for Vault: the configured one, or a tunnel to it for the duration."""
+    """Yield the Reach of Vault: the configured address, or a tunnel to it for the duration."""
     from ..tunnel import PodTarget, Tunnel, wait_for_pod
 
     address = settings.address.value
-    target = model.in_cluster_target(address)
-    if target is None or reachable_here(address):
-        yield address
+    target = in_cluster(kube, settings)
+    if target is None:
+        yield Reach(address)
         return
     pod_name = model.JX_VAULT_POD if target.service == model.JX_VAULT_SERVICE else None
     pod = wait_for_pod(kube, PodTarget(target.namespace, pod_name, target.service, target.port), pod_timeout, stderr)
-    with Tunnel(kube, target.namespace, pod) as tunnel:
+    source = settings.address.source
+    with Tunnel(kube, target.namespace, pod, port_setting=f"from {source}", port_fix=f"fix the port in {source}") \
+            as tunnel:
         print(f"vault: {address} is inside the cluster; tunnelling through pod {target.namespace}/{pod.name}",
               file=stderr)
-        yield f"{target.scheme}://127.0.0.1:{tunnel.port}"
+        yield Reach(f"{target.scheme}://127.0.0.1:{tunnel.port}", f"pod {target.namespace}/{pod.name}")

@@ -9,7 +9,8 @@ import contextlib
 import random
 import time
 
-from ..errors import StoreError, first_line
+from ..errors import SettingError, StoreError, first_line
+from ..model import vault as model
 from ..model.vault import KvPath, VaultSettings
 
 CAS_ATTEMPTS = 8
@@ -19,12 +20,15 @@ class VaultStore:
     parallel_writes = 8  # paths are independent, and check-and-set guards each one
 
     def __init__(self, address: str, settings: VaultSettings, name: str = "", path: str | None = None,
-                 version: str | None = None):
+                 version: str | None = None, via: str = ""):
         import hvac  # ~120 ms; only for commands that talk to Vault
 
-        self.address = address
+        self.address = address  # where requests go: settings.address, or a tunnel to it
         self.settings = settings
-        self.name = name or address
+        self.via = via  # "pod jx-vault/vault-0" when `address` is a tunnel
+        # Messages name the Vault the user means, never the tunnel's 127.0.0.1 port.
+        self.shown = settings.address.value if settings.address else address
+        self.name = name or self.shown
         self.store_path, self.store_version = path, version
         verify = settings.ca_cert.value if settings.ca_cert else True
         self.client = hvac.Client(url=address, token=settings.token.value if settings.token else None,
@@ -58,11 +62,11 @@ class VaultStore:
                 except hvac.exceptions.Forbidden:
                     # Vault answers 403 both for "no such mount" and "not yours": a usable token tells.
                     self.client.auth.token.lookup_self()
-                    raise StoreError(f"Vault at {self.address} has no KV mount at {mount}/ that this token may use: "
+                    raise StoreError(f"Vault at {self.shown} has no KV mount at {mount}/ that this token may use: "
                                      "check the store's path and the token's policy") from None
             data = answer.get("data") if isinstance(answer, dict) else None
             if not data or data.get("type") not in ("kv", "generic"):
-                raise StoreError(f"Vault at {self.address} has no KV mount at {mount}/: check the store's path")
+                raise StoreError(f"Vault at {self.shown} has no KV mount at {mount}/: check the store's path")
             self._versions[mount] = 2 if (data.get("options") or {}).get("version") == "2" else 1
         return self._versions[mount]
 
@@ -140,7 +144,8 @@ class VaultStore:
 
     @contextlib.contextmanager
     def errors(self, action: str, where, passthrough=()):
-        """hvac and requests failures as one-line StoreErrors that name the thing and the fix."""
+        """hvac and requests failures as one-line errors that name the thing and the fix; a wrong
+        setting (scheme, CA) is a SettingError, which no waiting can cure."""
         import hvac.exceptions
         import requests
 
@@ -149,27 +154,57 @@ class VaultStore:
         except passthrough:
             raise
         except hvac.exceptions.VaultDown:
-            raise StoreError(f"Vault at {self.address} is sealed: unseal it (bao/vault operator unseal) "
-                             "and retry") from None
+            raise StoreError(f"Vault at {self.shown} is sealed: {model.STATE_HINTS['sealed']}, and retry") from None
         except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
             raise StoreError(self.forbidden_message(action, where)) from None
+        except hvac.exceptions.InvalidRequest as e:
+            if "HTTP request to an HTTPS server" in str(e):
+                raise self.scheme_error("https") from None
+            raise StoreError(f"Vault could not {action} {where}: {first_line(e)}") from None
         except requests.exceptions.SSLError as e:
-            raise StoreError(f"TLS error talking to Vault at {self.address}: {tls_reason(e)}: pass the Vault CA with "
-                             "--vault-ca-cert or VAULT_CACERT") from None
-        except requests.exceptions.ConnectionError:
-            raise StoreError(f"cannot reach Vault at {self.address}: is it running, and is the address right? "
-                             "(an in-cluster Vault needs kubectl jxsecret vault portforward)") from None
+            reason = tls_reason(e)
+            if reason == PLAIN_HTTP:
+                raise self.scheme_error("http") from None
+            ca = self.settings.ca_cert
+            if reason == "hostname mismatch":
+                raise SettingError(f"TLS error talking to Vault at {self.shown}: its certificate is for another host "
+                                   "name: use the name it was issued for in the address") from None
+            if ca:
+                raise SettingError(f"TLS error talking to Vault at {self.shown}: {reason} with the CA file {ca.value} "
+                                   f"({ca.source}): give the CA that signed Vault's certificate") from None
+            raise SettingError(f"TLS error talking to Vault at {self.shown}: {reason}: pass the Vault CA with "
+                               "--vault-ca-cert or VAULT_CACERT") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            if self.address.startswith("http:") and speaks_tls(self.address):
+                raise self.scheme_error("https") from None
+            if self.via:
+                raise StoreError(f"cannot reach Vault at {self.shown} through the tunnel to {self.via}: "
+                                 "did the pod restart? retry") from None
+            # A local address is often a tunnel that was closed.
+            tunnel = " (an in-cluster Vault needs kubectl jxsecret vault portforward)" if is_loopback(self.shown) else ""
+            raise StoreError(f"cannot reach Vault at {self.shown}: is it running, and is the address right?{tunnel}") \
+                from None
         except requests.exceptions.Timeout:
-            raise StoreError(f"Vault at {self.address} did not answer within 30s") from None
+            raise StoreError(f"Vault at {self.shown} did not answer within 30s") from None
+        except requests.exceptions.RequestException as e:
+            raise StoreError(f"Vault at {self.shown} could not {action} {where}: {first_line(e)}") from None
         except hvac.exceptions.VaultError as e:
             raise StoreError(f"Vault could not {action} {where}: {first_line(e)}") from None
+
+    def scheme_error(self, scheme: str) -> SettingError:
+        """Vault answers `scheme` where the address says the other one."""
+        setting = self.settings.address
+        said = setting.value.split(":", 1)[0]
+        spoken = "HTTPS" if scheme == "https" else "plain HTTP"
+        return SettingError(f"{setting.source} {setting.value} uses {said}, but Vault there answers {spoken}: "
+                            f"use {model.with_scheme(setting.value, scheme)}")
 
     def forbidden_message(self, action, where) -> str:
         """Tell an invalid token apart from a valid one that the policy does not allow."""
         import hvac.exceptions
 
         if self.settings.token is None:
-            return (f"Vault at {self.address} needs a token: set VAULT_TOKEN or log in (vault/bao login)")
+            return (f"Vault at {self.shown} needs a token: set VAULT_TOKEN or log in (vault/bao login)")
         source = self.settings.token.source
         try:
             self.client.auth.token.lookup_self()
@@ -182,9 +217,40 @@ class VaultStore:
                 "use a token whose policy allows it")
 
 
+PLAIN_HTTP = "plain HTTP"
+# What OpenSSL says when the other side answers a TLS hello in plain HTTP.
+PLAIN_HTTP_SIGNS = ("wrong version number", "packet length too long", "unknown protocol", "record layer failure")
+
+
 def tls_reason(e: Exception) -> str:
     text = str(e)
-    for known in ("certificate verify failed", "hostname mismatch", "wrong version number", "self-signed certificate"):
+    if any(sign in text for sign in PLAIN_HTTP_SIGNS):
+        return PLAIN_HTTP
+    for known in ("certificate verify failed", "hostname mismatch", "self-signed certificate"):
         if known in text:
             return known
     return "TLS handshake failed"
+
+
+def is_loopback(address: str) -> bool:
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(address).hostname or ""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+def speaks_tls(address: str) -> bool:
+    """Does the server at this http:// address complete a TLS handshake (so wants https://)?"""
+    import socket
+    import ssl
+    import urllib.parse
+
+    url = urllib.parse.urlsplit(address)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # only asking which protocol it speaks
+    try:
+        with socket.create_connection((url.hostname, url.port or 80), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname=url.hostname):
+                return True
+    except (OSError, ssl.SSLError):
+        return False

@@ -15,7 +15,8 @@ def test_kubectl_dispatches_to_the_plugin(testbed):
 def test_kubectl_passes_our_exit_code_through(testbed):
     result = testbed.kubectl("jxsecret", "no-such-command", check=False)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: argument <command>: invalid choice")
+    assert result.stderr == ('error: unknown command "no-such-command" for "kubectl jxsecret"\n'
+                             "see 'kubectl jxsecret -h' for help\n")
 
 
 def test_kubectl_plugin_list_sees_it(testbed):

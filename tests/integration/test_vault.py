@@ -6,11 +6,13 @@ import os
 import secrets
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -38,9 +40,9 @@ def no_vault_env(testbed, **extra):
 class Portforward:
     """`kubectl jxsecret vault portforward` as a user runs it: a foreground process."""
 
-    def __init__(self, testbed, *args):
+    def __init__(self, testbed, *args, **extra_env):
         self.proc = subprocess.Popen(["kubectl", "jxsecret", "vault", "portforward", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=testbed.env())
+                                     stderr=subprocess.PIPE, text=True, env=testbed.env(**extra_env))
         line = self.proc.stdout.readline()
         if not line.startswith("export VAULT_ADDR="):
             self.proc.kill()
@@ -60,7 +62,7 @@ def test_portforward_reaches_openbao_and_ctrl_c_closes_it(testbed):
         assert health(pf.address)["version"].startswith("2.")  # OpenBao, through apiserver and kwok
     finally:
         code, err = pf.stop(signal.SIGINT)
-    assert code == 0
+    assert code == 0, err
     assert err.splitlines()[-1] == "tunnel closed"
     with pytest.raises(urllib.error.URLError, match="Connection refused"):  # no listener left behind
         health(pf.address)
@@ -94,8 +96,57 @@ def test_portforward_pod_missing(testbed):
     result = testbed.jxsecret("vault", "portforward", "--service", "nope", "--pod", "nope-0", "--pod-timeout", "1s")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
-        "error: neither pod nope-0 nor service nope exists in namespace jx-vault after waiting 1s: "
-        "check the Vault pods (kubectl get pods -n jx-vault)")
+        "error: pod jx-vault/nope-0 does not exist after waiting 1s: check the Vault pods (kubectl get pods -n jx-vault)")
+
+
+def test_portforward_service_missing(testbed):
+    result = testbed.jxsecret("vault", "portforward", "--service", "nope", "--pod-timeout", "1s")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[-1] == (
+        "error: service jx-vault/nope does not exist after waiting 1s: check the Vault pods (kubectl get pods -n jx-vault)")
+
+
+def test_portforward_honours_an_explicit_pod(testbed):
+    # vault-9 does not exist: never quietly forward to vault-0 instead.
+    result = testbed.jxsecret("vault", "portforward", "--pod", "vault-9", "--port", "0", "--pod-timeout", "1s")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("waiting: pod jx-vault/vault-9 does not exist\n"
+                             "error: pod jx-vault/vault-9 does not exist after waiting 1s: check the Vault pods "
+                             "(kubectl get pods -n jx-vault)\n")
+
+
+def test_portforward_explicit_pod_that_exists(testbed):
+    pf = Portforward(testbed, "--pod", "vault-0", "--port", "0")
+    try:
+        assert health(pf.address)["initialized"]
+    finally:
+        pf.stop()
+
+
+def test_portforward_to_a_port_where_nothing_listens(testbed):
+    result = testbed.jxsecret("vault", "portforward", "--remote-port", "9999", "--port", "0")
+    assert (result.returncode, result.stdout) == (1, "")  # no address handed out
+    assert result.stderr == ("error: nothing answers on port 9999 of pod jx-vault/vault-0 (--remote-port): "
+                             "pass the port Vault listens on (8200 unless configured otherwise)\n")
+
+
+def test_portforward_same_port_again_right_after_closing(testbed):
+    """Connections through the last tunnel leave TIME_WAIT sockets on its port: not a port in use."""
+    pf = Portforward(testbed, "--port", "0")
+    port = int(pf.address.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            pf.stop()  # with the connection open: the tunnel closes it first, TIME_WAIT is on its side
+    finally:
+        pf.proc.kill()
+        pf.proc.wait()
+    again = Portforward(testbed, "--port", str(port))
+    try:
+        assert health(again.address)["initialized"]
+    finally:
+        again.stop()
 
 
 def test_portforward_from_a_store_server_url(testbed):
@@ -136,15 +187,85 @@ def test_portforward_reconnects_when_the_pod_restarts(testbed):
 
 # ------------------------------------------------------------------------------------------ discovery
 
-def test_vault_env_discovers_everything_from_the_cluster(testbed):
-    result = subprocess.run(["kubectl", "jxsecret", "vault", "env"], capture_output=True, text=True,
-                            env=no_vault_env(testbed))
+def runtime_dir(tmp_path):
+    """A private XDG_RUNTIME_DIR, where `vault portforward` records its tunnel for `vault env`."""
+    path = tmp_path / "run"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return str(path)
+
+
+def vault_env(testbed, tmp_path, *args, **extra):
+    """`kubectl jxsecret vault env` with nothing from the environment but a private runtime dir."""
+    return subprocess.run(["kubectl", "jxsecret", "vault", "env", *args], capture_output=True, text=True,
+                          env=no_vault_env(testbed, XDG_RUNTIME_DIR=runtime_dir(tmp_path), **extra))
+
+
+def exports_of(stdout):
+    return dict(line[len("export "):].split("=", 1) for line in stdout.splitlines())
+
+
+def test_vault_env_uses_the_open_tunnel_and_the_cluster_token(testbed, tmp_path):
+    pf = Portforward(testbed, "--port", "0", XDG_RUNTIME_DIR=runtime_dir(tmp_path))
+    try:
+        result = vault_env(testbed, tmp_path)
+    finally:
+        pf.stop()
     assert result.returncode == 0, result.stderr
-    exports = dict(line[len("export "):].split("=", 1) for line in result.stdout.splitlines())
-    assert exports["VAULT_ADDR"] == exports["BAO_ADDR"] == "http://127.0.0.1:8200"  # the portforward default
+    exports = exports_of(result.stdout)
+    assert exports["VAULT_ADDR"] == exports["BAO_ADDR"] == pf.address  # the tunnel's real port, not 8200
     assert exports["VAULT_TOKEN"] == exports["BAO_TOKEN"] == "root"  # from jx-vault/vault-unseal-keys
     assert "# token from Secret vault-unseal-keys (vault-root)" in result.stderr
-    assert "is inside the cluster" in result.stderr
+    assert f"# http://vault.jx-vault:8200 (the Jenkins X default) through the tunnel of vault portforward " \
+           f"(pid {pf.proc.pid})" in result.stderr
+
+
+def test_vault_env_refuses_an_address_nobody_checked(testbed, tmp_path):
+    # Something else listens where a tunnel would: it must never get the cluster's root token.
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        result = vault_env(testbed, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: Vault's address http://vault.jx-vault:8200 (the Jenkins X default) is inside the cluster and no "
+        "tunnel to it is open: run 'kubectl jxsecret vault portforward' (it stays up: use another terminal), "
+        "then this again\n")
+
+
+def test_vault_env_after_the_tunnel_closed_or_died(testbed, tmp_path):
+    run = Path(runtime_dir(tmp_path))
+    pf = Portforward(testbed, "--port", "0", XDG_RUNTIME_DIR=str(run))
+    try:
+        [record] = (run / "kubectl-jxsecret" / "tunnels").glob("*.json")
+        assert stat.S_IMODE(record.stat().st_mode) == 0o600
+        assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700
+        assert "root" not in record.read_text()  # where it goes, never a credential
+    finally:
+        pf.stop()
+    assert list(record.parent.glob("*.json")) == []  # removed on close
+    assert vault_env(testbed, tmp_path).returncode == 1
+
+    killed = Portforward(testbed, "--port", "0", XDG_RUNTIME_DIR=str(run))
+    killed.proc.kill()  # no chance to clean up: its record stays, but nothing holds it any more
+    killed.proc.wait()
+    result = vault_env(testbed, tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "no tunnel to it is open" in result.stderr
+    assert list(record.parent.glob("*.json")) == []  # the stale record was cleaned up
+
+
+def test_vault_env_ignores_a_tunnel_to_another_vault(testbed, tmp_path):
+    pf = Portforward(testbed, "--port", "0", XDG_RUNTIME_DIR=runtime_dir(tmp_path))
+    try:
+        result = vault_env(testbed, tmp_path, "-n", "jx")  # Vault in namespace jx: not what the tunnel reaches
+    finally:
+        pf.stop()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: Vault's address http://vault.jx:8200 (the Jenkins X default with -n) is inside the cluster and no "
+        "tunnel to it is open: run 'kubectl jxsecret vault portforward -n jx' (it stays up: use another terminal), "
+        "then this again\n")
 
 
 def test_vault_env_prefers_the_environment(testbed):
@@ -155,8 +276,8 @@ def test_vault_env_prefers_the_environment(testbed):
 
 def test_vault_env_reads_the_token_file(testbed, tmp_path):
     (tmp_path / ".vault-token").write_text("from-file\n")
-    result = subprocess.run(["kubectl", "jxsecret", "vault", "env"], capture_output=True, text=True,
-                            env=no_vault_env(testbed, HOME=str(tmp_path)))
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "env", "--vault-addr", testbed.vault_addr],
+                            capture_output=True, text=True, env=no_vault_env(testbed, HOME=str(tmp_path)))
     assert "export VAULT_TOKEN=from-file" in result.stdout.splitlines()
     assert "# token from ~/.vault-token" in result.stderr
 
@@ -165,9 +286,106 @@ def test_vault_wait_tunnels_by_itself(testbed):
     result = subprocess.run(["kubectl", "jxsecret", "vault", "wait", "--timeout", "30s"], capture_output=True,
                             text=True, env=no_vault_env(testbed))
     assert result.returncode == 0, result.stderr
-    assert "vault: http://vault.jx-vault:8200 is inside the cluster; tunnelling through pod jx-vault/vault-0" \
-        in result.stderr
-    assert result.stdout.startswith("vault http://127.0.0.1:") and result.stdout.endswith(": unsealed\n")
+    assert result.stderr == "vault: http://vault.jx-vault:8200 is inside the cluster; tunnelling through pod " \
+                            "jx-vault/vault-0\n"
+    assert result.stdout == "vault http://vault.jx-vault:8200: unsealed\n"  # the Vault meant, not the tunnel
+
+
+# ------------------------------------------------------------------------------------------ settings checked
+
+ADDRESS_HINT = "it needs http:// or https://, e.g. https://vault.example.com:8200"
+
+
+@pytest.mark.parametrize("command", ["env", "wait"])
+@pytest.mark.parametrize("args, environ, message", [
+    (["--vault-addr", "notaurl"], {}, f'--vault-addr "notaurl" is not a Vault address: {ADDRESS_HINT}'),
+    ([], {"VAULT_ADDR": "vault.example.com:8200"},
+     f'VAULT_ADDR "vault.example.com:8200" is not a Vault address: {ADDRESS_HINT}'),
+    ([], {"BAO_ADDR": "http://vault:8200\n"}, 'BAO_ADDR "http://vault:8200\\n" is not a Vault address: '
+                                                'it contains a space or line break'),
+    (["--vault-addr", "http://vault.example.com:99999"], {},
+     '--vault-addr "http://vault.example.com:99999" is not a Vault address: its port is not a number from 1 to 65535'),
+    (["--vault-addr", "https://vault.example.com", "--vault-ca-cert", "/nonexistent/ca.pem"], {},
+     "the Vault CA file /nonexistent/ca.pem (--vault-ca-cert) does not exist: fix --vault-ca-cert"),
+    ([], {"VAULT_ADDR": "https://vault.example.com", "VAULT_CACERT": "/nonexistent/ca.pem"},
+     "the Vault CA file /nonexistent/ca.pem (VAULT_CACERT) does not exist: fix VAULT_CACERT"),
+    (["--vault-addr", "https://vault.example.com", "--vault-ca-cert", "/dev/null"], {},
+     "the Vault CA file /dev/null (--vault-ca-cert) holds no PEM certificate: fix --vault-ca-cert"),
+    (["--vault-addr", "https://example.invalid"], {},
+     '--vault-addr https://example.invalid does not resolve from here, and context "testbed" has no namespace '
+     '"invalid" for it to name a service in: fix --vault-addr'),
+])
+def test_vault_settings_are_checked_before_use(testbed, tmp_path, command, args, environ, message):
+    extra = ["--timeout", "2s"] if command == "wait" else []
+    result = subprocess.run(["kubectl", "jxsecret", "vault", command, *args, *extra], capture_output=True, text=True,
+                            env={**no_vault_env(testbed, XDG_RUNTIME_DIR=runtime_dir(tmp_path)), **environ})
+    assert (result.returncode, result.stdout) == (1, "")  # nothing exported, nothing waited for
+    assert result.stderr == f"error: {message}\n"
+
+
+def test_https_to_a_plain_http_vault_names_the_scheme(testbed):
+    address = testbed.vault_addr.replace("http://", "https://")
+    result = testbed.jxsecret("vault", "wait", "--vault-addr", address, "--timeout", "30s")
+    assert (result.returncode, result.stdout) == (1, "")  # a wrong setting is not waited out
+    assert result.stderr == (f"error: --vault-addr {address} uses https, but Vault there answers plain HTTP: "
+                             f"use {testbed.vault_addr}\n")
+
+
+def test_plain_http_to_an_https_vault_names_the_scheme(testbed, throwaway_bao):
+    store, _ = throwaway_bao(tls=True)
+    address = store.address.replace("https://", "http://")
+    result = testbed.jxsecret("vault", "wait", "--timeout", "30s", VAULT_ADDR=address)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"error: VAULT_ADDR {address} uses http, but Vault there answers HTTPS: "
+                             f"use {store.address}\n")
+
+
+def test_vault_wait_gives_up_naming_the_address_once(testbed):
+    result = testbed.jxsecret("vault", "wait", "--vault-addr", "http://127.0.0.1:1", "--timeout", "1s",
+                              "--poll", "200ms")
+    assert (result.returncode, result.stdout) == (1, "")
+    reason = ("cannot reach Vault at http://127.0.0.1:1: is it running, and is the address right? "
+              "(an in-cluster Vault needs kubectl jxsecret vault portforward)")
+    assert result.stderr == f"waiting: {reason}\nerror: gave up after 1s: {reason}\n"
+
+
+# ------------------------------------------------------------------------------------------ flags
+
+@pytest.mark.parametrize("command", ["portforward", "env", "wait"])
+def test_vault_commands_take_no_all_namespaces(testbed, command):
+    result = testbed.jxsecret("vault", command, "-A")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: unrecognized arguments: -A\nsee 'kubectl jxsecret -h' for help\n"
+    usage = testbed.jxsecret("vault", command, "-h").stdout
+    assert "all-namespaces" not in usage
+    assert "-n NS, --namespace NS       Vault's namespace (default: jx-vault);" in usage
+
+
+@pytest.mark.parametrize("command", [["portforward", "--port", "0"], ["env"]])
+def test_a_namespaced_store_is_looked_for_where_we_say(testbed, tmp_path, command):
+    result = subprocess.run(["kubectl", "jxsecret", "vault", *command, "--store", "SecretStore/vault-kv1"],
+                            capture_output=True, text=True, env=no_vault_env(testbed, XDG_RUNTIME_DIR=runtime_dir(tmp_path)))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("error: SecretStore vault-kv1 not found in namespace default (the context's namespace): "
+                             "pass -n with the store's namespace\n")
+
+
+def test_a_namespaced_store_with_its_namespace(testbed, tmp_path):
+    pf = Portforward(testbed, "--store", "SecretStore/vault-kv1", "-n", "jx", "--port", "0",
+                     XDG_RUNTIME_DIR=runtime_dir(tmp_path))
+    try:
+        result = vault_env(testbed, tmp_path, "--store", "SecretStore/vault-kv1", "-n", "jx")
+    finally:
+        pf.stop()
+    assert result.returncode == 0, result.stderr
+    assert exports_of(result.stdout)["VAULT_ADDR"] == pf.address
+
+
+def test_namespace_with_a_cluster_store_is_a_usage_error(testbed):
+    result = testbed.jxsecret("vault", "env", "--store", "ClusterSecretStore/vault", "-n", "jx")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("error: -n has no meaning with --store ClusterSecretStore/vault: the store's server "
+                             "says where Vault is; drop -n\nsee 'kubectl jxsecret vault env -h' for help\n")
 
 
 # ------------------------------------------------------------------------------------------ stores
@@ -257,7 +475,7 @@ def test_missing_mount(testbed):
 
 def test_unreachable_vault():
     store = VaultStore("http://127.0.0.1:1", settings("http://127.0.0.1:1"), path="secret", version="v2")
-    with pytest.raises(StoreError, match=r"^cannot reach Vault at http://127.0.0.1:1: "):
+    with pytest.raises(StoreError, match=r"^cannot reach Vault at http://127.0.0.1:1: is it running"):
         store.read("x")
 
 
@@ -312,7 +530,9 @@ def test_sealed_vault(testbed, throwaway_bao):
                             capture_output=True, text=True, env=env)
     assert result.returncode == 1
     assert result.stdout == f"vault {store.address}: sealed\n"
-    assert result.stderr == f"error: Vault at {store.address} still sealed after 1s\n"
+    unseal = "unseal it with 'vault operator unseal' (OpenBao: 'bao operator unseal') and an unseal key"
+    assert result.stderr == (f"waiting: Vault is sealed: {unseal}\n"
+                             f"error: Vault at {store.address} is still sealed after 1s: {unseal}\n")
 
 
 def test_tls_mismatch_and_the_fix(testbed, throwaway_bao):

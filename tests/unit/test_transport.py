@@ -11,7 +11,7 @@ from kubectl_jxsecret.kube.transport import auth_header, needs_kubernetes_client
     ({"server": "https://x"}, {"token": "t"}, False),
     ({"server": "https://x"}, {"tokenFile": "/t"}, False),
     ({"server": "https://x"}, {}, False),
-    ({"server": "https://x"}, {"exec": {"command": "aws"}}, True),
+    ({"server": "https://x"}, {"exec": {"command": "aws"}}, False),  # our own exec plugin runner
     ({"server": "https://x"}, {"auth-provider": {"name": "oidc"}}, True),
     ({"server": "https://x", "proxy-url": "http://proxy:3128"}, {"token": "t"}, True),
 ])

@@ -2,7 +2,9 @@
 
 import pytest
 
-from kubectl_jxsecret.model.vault import InCluster, KvPath, in_cluster_target, kv_path, resolve
+from kubectl_jxsecret.model.vault import (STATE_HINTS, InCluster, KvPath, Setting, address_error, address_problem,
+                                           health_state, in_cluster_target, kv_path, resolve, tunnel_reaches,
+                                           with_scheme)
 
 
 @pytest.mark.parametrize("store_path, version, key, expected", [
@@ -73,3 +75,88 @@ def test_vault_namespace_never_comes_from_vault_namespace_env():
     s = resolve({}, {"VAULT_NAMESPACE": "jx-vault"}, None, {}, {})
     assert s.namespace is None
     assert resolve({"namespace": "team"}, {}, None, {"namespace": "other"}, {}).namespace.value == "team"
+
+
+NEEDS_SCHEME = "it needs http:// or https://, e.g. https://vault.example.com:8200"
+
+
+@pytest.mark.parametrize("address, problem", [
+    ("http://vault.jx-vault:8200", None),
+    ("https://vault.example.com", None),
+    ("https://vault.example.com:8200/prefix", None),  # behind a path-routing proxy
+    ("http://127.0.0.1:8200", None),
+    ("http://[::1]:8200", None),
+    ("notaurl", NEEDS_SCHEME),
+    ("vault.example.com:8200", NEEDS_SCHEME),  # urlsplit takes the host for a scheme
+    ("127.0.0.1:8200", NEEDS_SCHEME),
+    ("tcp://vault:8200", NEEDS_SCHEME),
+    ("", NEEDS_SCHEME),
+    ("https://", "it has no host, e.g. https://vault.example.com:8200"),
+    ("http://:8200", "it has no host, e.g. https://vault.example.com:8200"),
+    ("http://vault:99999", "its port is not a number from 1 to 65535"),
+    ("http://vault:port", "its port is not a number from 1 to 65535"),
+    ("http://vault:0", "its port is not a number from 1 to 65535"),
+    ("http://vault:8200\n", "it contains a space or line break"),  # a variable read from a file
+    (" http://vault:8200", "it contains a space or line break"),
+    ("http://[::1:8200", "it is not a URL, e.g. https://vault.example.com:8200"),
+    ("https://user:pass@vault:8200", "it must not hold a user or password: Vault takes a token (VAULT_TOKEN)"),
+    ("https://vault:8200?x=1", "it must not have a query (?...) or fragment (#...)"),
+])
+def test_address_problem(address, problem):
+    assert address_problem(address) == problem
+
+
+@pytest.mark.parametrize("setting, message", [
+    (Setting("notaurl", "--vault-addr"), f'--vault-addr "notaurl" is not a Vault address: {NEEDS_SCHEME}'),
+    (Setting("http://v:1\n", "VAULT_ADDR"),
+     'VAULT_ADDR "http://v:1\\n" is not a Vault address: it contains a space or line break'),
+    (Setting("https://me:secret@vault", "BAO_ADDR"),  # the password never reaches the message
+     'BAO_ADDR "https://***@vault" is not a Vault address: it must not hold a user or password: '
+     "Vault takes a token (VAULT_TOKEN)"),
+    (Setting("http://vault.jx-vault:8200", "the Jenkins X default"), None),
+])
+def test_address_error_names_the_setting(setting, message):
+    assert address_error(setting) == message
+
+
+@pytest.mark.parametrize("health, state", [
+    ({"initialized": True, "sealed": False}, "unsealed"),
+    ({"initialized": True, "sealed": True}, "sealed"),
+    ({"initialized": False, "sealed": True}, "not initialised"),
+    ({}, "not initialised"),
+])
+def test_health_state(health, state):
+    assert health_state(health) == state
+    assert (state in STATE_HINTS) == (state != "unsealed")  # every state we wait in says what to do
+
+
+TUNNEL = {"server": "https://api:6443", "namespace": "jx-vault", "service": "vault", "port": 8200, "local_port": 4321}
+
+
+@pytest.mark.parametrize("record, server, target, reaches", [
+    (TUNNEL, "https://api:6443", InCluster("jx-vault", "vault", 8200), True),
+    (TUNNEL, "https://api:6443", InCluster("jx-vault", "vault", 8200, "https"), True),  # scheme is Vault's, not the tunnel's
+    (TUNNEL, "https://other:6443", InCluster("jx-vault", "vault", 8200), False),  # another cluster's Vault
+    (TUNNEL, "https://api:6443", InCluster("vault", "vault", 8200), False),
+    (TUNNEL, "https://api:6443", InCluster("jx-vault", "openbao", 8200), False),
+    (TUNNEL, "https://api:6443", InCluster("jx-vault", "vault", 8201), False),
+    ({**TUNNEL, "local_port": None}, "https://api:6443", InCluster("jx-vault", "vault", 8200), False),
+    ({}, "https://api:6443", InCluster("jx-vault", "vault", 8200), False),
+])
+def test_tunnel_reaches(record, server, target, reaches):
+    assert tunnel_reaches(record, server, target) is reaches
+
+
+def test_default_address_follows_vaults_namespace():
+    s = resolve({}, {}, None, {}, {}, vault_namespace="openbao")
+    assert (s.address.value, s.address.source) == ("http://vault.openbao:8200", "the Jenkins X default with -n")
+    s = resolve({}, {"VAULT_ADDR": "http://127.0.0.1:8200"}, None, {}, {}, vault_namespace="openbao")
+    assert (s.address.value, s.address.source) == ("http://127.0.0.1:8200", "VAULT_ADDR")  # -n is only the default's
+
+
+@pytest.mark.parametrize("address, scheme, expected", [
+    ("https://127.0.0.1:8200", "http", "http://127.0.0.1:8200"),
+    ("http://vault.jx-vault:8200", "https", "https://vault.jx-vault:8200"),
+])
+def test_with_scheme(address, scheme, expected):
+    assert with_scheme(address, scheme) == expected
