@@ -4,6 +4,7 @@ Commands return plain data; this module is the only place that decides how it lo
 """
 
 import json
+import time
 
 from .model.duration import format_duration
 from .model.status import State, Verdict
@@ -139,23 +140,25 @@ def describe(v: Verdict) -> str:
 
 class WaitLog:
     """wait's progress as it happens: what it waits for, then each change, so a long wait reads as a
-    log of what got fixed. Flushed line by line: a log piped to a file or CI must not lag behind."""
+    log of what got fixed, each line with the time it was seen (a boot job's log shows how long each
+    secret took). Flushed line by line: a log piped to a file or CI must not lag behind."""
 
-    def __init__(self, env):
-        self.env = env
+    def __init__(self, env, clock=lambda: time.strftime("%H:%M:%S")):
+        self.env, self.clock = env, clock
 
     def waiting(self, verdicts: list[Verdict]) -> None:
         """The first answer: the ones not populated yet (nothing when all are)."""
         waiting = [v for v in verdicts if not v.populated]
         if waiting:
-            print(f"waiting for {len(waiting)} of {len(verdicts)} ExternalSecrets:", file=self.env.stdout)
+            print(f"{self.clock()} waiting for {len(waiting)} of {count(len(verdicts), 'ExternalSecret')}:",
+                  file=self.env.stdout)
             for v in waiting:
                 print(f"  {describe(v)}", file=self.env.stdout)
             self.env.stdout.flush()
 
     def changed(self, verdicts: list[Verdict]) -> None:
         for v in verdicts:
-            print(describe(v), file=self.env.stdout, flush=True)
+            print(f"{self.clock()} {describe(v)}", file=self.env.stdout, flush=True)
 
     def warning(self, message: str) -> None:
         print(f"warning: {message}", file=self.env.stderr)

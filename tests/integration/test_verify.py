@@ -1,6 +1,7 @@
 """verify and wait against the real testbed: every state, every API version, RBAC, request counts."""
 
 import json
+import re
 import secrets
 import subprocess
 import time
@@ -363,7 +364,7 @@ def test_wait_returns_when_the_value_arrives(testbed, namespace):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=testbed.env())
     try:
         first = proc.stdout.readline()
-        assert first == "waiting for 1 of 1 ExternalSecrets:\n"
+        assert re.fullmatch(r"\d\d:\d\d:\d\d waiting for 1 of 1 ExternalSecret:\n", first)
         assert proc.stdout.readline().startswith(f"  {namespace}/late: SyncError (missing token): SecretSyncedError")
         testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret={"token": "t"}, mount_point="secret")
         # ESO retries a failed sync with a back-off of up to 7 minutes: a writer asks for a sync now.
@@ -372,7 +373,7 @@ def test_wait_returns_when_the_value_arrives(testbed, namespace):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert out == f"{namespace}/late: Populated\n1 ExternalSecret populated\n"
+    assert re.fullmatch(rf"\d\d:\d\d:\d\d {namespace}/late: Populated\n1 ExternalSecret populated\n", out)
 
 
 def test_wait_times_out_with_what_is_missing_and_why(testbed, namespace):

@@ -90,13 +90,13 @@ def streams():
 
 def test_the_log_shows_what_it_waits_for_then_each_change():
     env, out, err = streams()
-    log = output.WaitLog(env)
+    log = output.WaitLog(env, clock=iter(["10:00:00", "10:00:07"]).__next__)
     log.waiting([verdict("a"), NEXUS_ERROR])
     log.warning("cannot list Secrets in namespace x: forbidden")
     log.changed([verdict("nexus")])
-    assert out.getvalue() == ("waiting for 1 of 2 ExternalSecrets:\n"
+    assert out.getvalue() == ("10:00:00 waiting for 1 of 2 ExternalSecrets:\n"
                               "  jx/nexus: SyncError (missing password): SecretSyncedError: could not get secret data\n"
-                              "jx/nexus: Populated\n")
+                              "10:00:07 jx/nexus: Populated\n")
     assert err.getvalue() == "warning: cannot list Secrets in namespace x: forbidden\n"
 
 
