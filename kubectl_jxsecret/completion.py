@@ -16,6 +16,8 @@ import subprocess
 
 # Cobra's ShellCompDirective bits.
 DEFAULT, ERROR, NO_SPACE, NO_FILE_COMP = 0, 1, 2, 4
+DEADLINE = 1  # seconds for a live lookup, then no candidates
+EXTERNALSECRETS = "externalsecrets.external-secrets.io"
 
 
 def main(words, env, build_parser) -> int:
@@ -60,6 +62,9 @@ def complete(parser, words, environ):
         return values_for(action, prefix, f"{name}=", seen, environ)
     if current.startswith("-"):
         return flag_candidates(parser, current), NO_FILE_COMP
+    names = next((a for a in parser._actions if a.dest == "names" and not a.option_strings), None)
+    if names is not None:  # verify NAME...
+        return values_for(names, current, "", seen, environ)
     return [(name, help) for name, help in listed_subcommands(parser) if name.startswith(current)], NO_FILE_COMP
 
 
@@ -102,12 +107,19 @@ def values_for(action, prefix, insert, seen, environ):
     """Values for an option: its choices, or live names for the kubectl flags."""
     if action.choices:
         values = [str(c) for c in action.choices]
-    elif action.dest == "kubeconfig":
+    elif action.dest in ("kubeconfig", "file", "schema", "vault_ca_cert"):
         return [], DEFAULT  # a file path: let the shell complete files
     elif action.dest == "context":
         values = contexts(seen, environ)
     elif action.dest == "namespace":
         values = kubectl_names("namespaces", seen, environ)
+    elif action.dest in ("filter", "names"):
+        values = kubectl_names(EXTERNALSECRETS, seen, environ, namespaced=True)
+    elif action.dest == "store":
+        values = [f"ClusterSecretStore/{n}" for n in kubectl_names("clustersecretstores.external-secrets.io", seen,
+                                                                     environ)]
+        values += [f"SecretStore/{n}" for n in kubectl_names("secretstores.external-secrets.io", seen, environ,
+                                                             namespaced=True)]
     else:
         return [], NO_FILE_COMP
     return [(insert + v, "") for v in values if v.startswith(prefix)], NO_FILE_COMP
@@ -119,16 +131,22 @@ def contexts(seen, environ):
     return load(kubeconfig_flag=seen.get("kubeconfig"), env=environ).contexts()
 
 
-def kubectl_names(resource, seen, environ):
-    """Names of a resource from the live cluster through kubectl (respects every auth plugin)."""
+def kubectl_names(resource, seen, environ, namespaced=False):
+    """Names of a resource from the live cluster through kubectl (respects every auth plugin); namespaced
+    ones from -n, else from every namespace. Within DEADLINE or nothing: a shell must never hang on TAB."""
     kubectl = environ.get("KUBECTL_PATH") or shutil.which("kubectl")
     if not kubectl:
         return []
-    cmd = [kubectl, "get", resource, "-o", "name", "--request-timeout=5s"]
+    cmd = [kubectl, "get", resource, "-o", "name", f"--request-timeout={DEADLINE}s"]
     for flag in ("kubeconfig", "context"):
         if seen.get(flag):
             cmd.append(f"--{flag}={seen[flag]}")
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=dict(environ))
+    if namespaced:
+        cmd.append(f"--namespace={seen['namespace']}" if seen.get("namespace") else "--all-namespaces")
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=DEADLINE, env=dict(environ))
+    except subprocess.TimeoutExpired:
+        return []
     if result.returncode != 0:
         return []
-    return [line.split("/", 1)[-1] for line in result.stdout.split()]
+    return sorted({line.split("/", 1)[-1] for line in result.stdout.split()})

@@ -37,6 +37,21 @@ def test_namespace_completion_asks_the_live_cluster(testbed):
     assert lines == ["jx-production", "jx-staging", "jx-vault", ":4"]
 
 
+def test_externalsecret_names_and_stores_come_from_the_live_cluster(testbed, namespace):
+    testbed.apply(*[{"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                     "metadata": {"name": name, "namespace": namespace},
+                     "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+                              "data": [{"secretKey": "k", "remoteRef": {"key": "x", "property": "k"}}]}}
+                    for name in ("lighthouse-hmac", "lighthouse-oauth", "nexus")])
+    for words in (["verify", "-n", namespace, "light"], ["verify", "-n", namespace, "-f", "light"],
+                  ["edit", f"--namespace={namespace}", "--filter=light"]):
+        lines = testbed.kubectl("__complete", "jxsecret", *words).stdout.splitlines()
+        prefix = "--filter=" if words[-1].startswith("--filter=") else ""
+        assert lines == [f"{prefix}lighthouse-hmac", f"{prefix}lighthouse-oauth", ":4"], words
+    stores = testbed.kubectl("__complete", "jxsecret", "vault", "env", "--store", "ClusterSecretStore/v").stdout
+    assert stores.splitlines() == ["ClusterSecretStore/vault", ":4"]
+
+
 def test_completion_wrapper_for_krew_installs(testbed, tmp_path):
     """krew links only kubectl-jxsecret: the shell wrapper in completions/ must stand in for the entry point."""
     import shutil
