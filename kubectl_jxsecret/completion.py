@@ -21,10 +21,12 @@ EXTERNALSECRETS = "externalsecrets.external-secrets.io"
 
 
 def main(words, env, build_parser) -> int:
-    """`build_parser` makes the command line's parser (cli passes its own: completion never imports cli)."""
+    """`build_parser(only=COMMAND)` makes the command line's parser with that command's flags (cli passes its
+    own: completion never imports cli); only the command being typed is built, as for a run."""
     words = list(words) or [""]
+    command = next((w for w in words[:-1] if not w.startswith("-")), "")
     try:
-        candidates, directive = complete(build_parser(), words, env.environ)
+        candidates, directive = complete(build_parser(only=command), words, env.environ)
     except Exception:  # completion must never break the user's shell
         candidates, directive = [], ERROR
     for value, description in candidates:
