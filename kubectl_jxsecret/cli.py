@@ -135,6 +135,49 @@ COMMANDS = [
                  "  kubectl jxsecret import -f old-jx-export.yaml --allow-unknown",
     ),
     Command(
+        name="populate", module="populate", output_formats=(),
+        help="fill missing values from the secret schemas: templates, generators, defaults",
+        description="Fill the values the selected ExternalSecrets (all namespaces unless -n) lack, from their\n"
+                    "Jenkins X secret schema (the schema-object annotation, --schema or --schema-dir): per\n"
+                    "value a template, else the value set now (unless --overwrite), else a generator\n"
+                    "(password, hmac, uuid, gitOperator.username/password), else defaultValue. Generators\n"
+                    "run first, then templates, so templates read generated values. Every value is checked\n"
+                    "against minLength/maxLength/pattern before the first write. Values that need a person\n"
+                    "are named with the edit command that asks for them. Then one merged write per store\n"
+                    "path, a force-sync, and which ExternalSecrets are populated.\n\n"
+                    "Exit status: 0 written and populated (or nothing to do), 3 some not populated (or a value\n"
+                    "needs a person), 1 error (nothing written when found before the first write).",
+        examples="kubectl jxsecret populate --dry-run\n"
+                 "  kubectl jxsecret populate -n jx\n"
+                 "  kubectl jxsecret populate -n jx --schema-dir ~/jx3-versions --dir ~/my-cluster-repo\n"
+                 "  kubectl jxsecret populate -f chartmuseum --overwrite",
+    ),
+    Command(
+        name="rotate", module="rotate", output_formats=(),
+        help="generate new values for the generated properties of an ExternalSecret",
+        description="Generate a new value for every property of the ExternalSecrets named by -f whose schema\n"
+                    "has a generator (or only those given with --property), write them, force-sync, wait,\n"
+                    "and name what was rotated (never the values). A property without a generator is\n"
+                    "refused: set it with edit.\n\n"
+                    "Exit status: 0 rotated and populated, 3 rotated but some not populated, 1 error.",
+        examples="kubectl jxsecret rotate -n jx -f chartmuseum\n"
+                 "  kubectl jxsecret rotate -n jx -f lighthouse-hmac-token --property hmac\n"
+                 "  kubectl jxsecret rotate -n jx -f nexus --dry-run",
+    ),
+    Command(
+        name="new", module="new", kube_flags=False, output_formats=("yaml", "json"),
+        help="write a new ESO ExternalSecret, with its Jenkins X schema",
+        description="Print (or write to --dir) an external-secrets.io/v1 ExternalSecret that reads one store\n"
+                    "path: a data entry per --data KEY[=PROPERTY], and per property of NAME's object in\n"
+                    "--schema, whose schema goes in the secret.jenkins-x.io/schema-object annotation so\n"
+                    "that populate, edit and rotate know the values. No cluster access.",
+        examples="kubectl jxsecret new nexus -n jx --store ClusterSecretStore/vault --schema secret-schema.yaml\n"
+                 "  kubectl jxsecret new docker -n jx --store ClusterSecretStore/vault --key knative/docker "
+                 "--data username --data password\n"
+                 "  kubectl jxsecret new nexus -n jx --store ClusterSecretStore/vault --data password --dir "
+                 "config-root/namespaces/jx",
+    ),
+    Command(
         name="vault", module="vault", kube_flags=False, output_formats=(),
         help="reach the in-cluster Vault: portforward, env, wait",
         description="Reach the Vault (or OpenBao) that runs inside the cluster from here.",

@@ -70,6 +70,20 @@ def add_writer_flags(parser: argparse.ArgumentParser, dry_run_help: str) -> None
     add_vault_flags(parser)
 
 
+def add_schema_flags(parser: argparse.ArgumentParser, generators: bool = True) -> None:
+    """Where secret schemas come from (edit, populate, rotate), and what their generators read."""
+    g = parser.add_argument_group("schema flags (default: each ExternalSecret's secret.jenkins-x.io/schema-object "
+                                  "annotation)")
+    g.add_argument("--schema", metavar="FILE",
+                   help="a secret-schema.yaml whose objects are named after ExternalSecrets")
+    g.add_argument("--schema-dir", metavar="DIR",
+                   help="a version stream or cluster repository: DIR/charts/<repo>/<chart>/secret-schema.yaml, the "
+                        "chart from the ExternalSecret's Helm labels")
+    if generators:
+        g.add_argument("--boot-secret-namespace", default="jx", metavar="NS",
+                       help="namespace of Secret jx-boot, which the gitOperator.* generators read (default: jx)")
+
+
 def vault_flags(args) -> dict:
     """The --vault-* values, as stores.discovery.gather() takes them."""
     return {"address": args.vault_addr, "ca_cert": args.vault_ca_cert, "namespace": args.vault_namespace}

@@ -77,9 +77,10 @@ class Prompter:
                               for title, value, checked in choices],
             use_search_filter=True, use_jk_keys=False, instruction=PICK_KEYS).unsafe_ask()
 
-    def secret(self, message: str, instruction: str = "") -> str | None:
-        """A masked value (see answer()); None when nothing was typed. An unreadable `@PATH` is refused
-        on the spot, and the prompt stays for another try."""
+    def secret(self, message: str, instruction: str = "", check=None) -> str | None:
+        """A masked value (see answer()); None when nothing was typed. An unreadable `@PATH`, or a value
+        `check(value)` finds a problem with (the schema's minLength/maxLength/pattern), is refused on the
+        spot with the reason, and the prompt stays for another try."""
         import questionary
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -96,7 +97,8 @@ class Prompter:
                 resolved[text] = answer(text)
             except FileError as e:
                 return str(e)
-            return True
+            problem = check(resolved[text]) if check and resolved[text] is not None else ""
+            return f"refused: the value {problem}" if problem else True
 
         text = questionary.password(message, instruction=instruction or None, validate=validate, key_bindings=keys,
                                     validate_while_typing=False).unsafe_ask()

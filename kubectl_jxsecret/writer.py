@@ -1,4 +1,4 @@
-"""The end every filling command shares (edit, import, and populate/rotate to come): read what each
+"""The end every filling command shares (edit, import, populate, rotate): read what each
 store path holds, make sure the store would take the write, plan, write each changed path once
 (merged), then have ESO sync the ExternalSecrets that read those paths and say which are populated.
 
@@ -44,15 +44,19 @@ class Stores(contextlib.ExitStack):
         return self[destination.store].read(destination.key)
 
 
+def read_all(stores: Stores, destinations: list[Destination]) -> dict[Destination, dict[str, str] | None]:
+    """What each of `destinations` holds now, read in parallel."""
+    for ref in sorted({d.store for d in destinations}):
+        stores[ref]  # opened one by one (a tunnel each), before the reads fan out
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return dict(zip(destinations, pool.map(stores.read, destinations)))
+
+
 def prepare(stores: Stores, wanted: dict[Destination, dict[str, str]], current=None) -> list[PathPlan]:
     """The plan for `wanted`, after reading each path (unless `current` has it) and checking each store
     would accept the writes it needs. Raises a StoreError before anything is written."""
     current = dict(current or {})
-    unread = [d for d in wanted if d not in current]
-    for ref in sorted({d.store for d in unread}):
-        stores[ref]  # opened one by one (a tunnel each), before the reads fan out
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        current.update(zip(unread, pool.map(stores.read, unread)))
+    current.update(read_all(stores, [d for d in wanted if d not in current]))
     plans = plan(wanted, current)
     keys_by_store: dict[StoreRef, list[str]] = {}
     for p in plans:

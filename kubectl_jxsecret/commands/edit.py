@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import ExitStatus, JxSecretError
-from ..flags import KubeFlags, add_selection_flags, add_writer_flags, vault_flags
+from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
 from ..model.externalsecret import ExternalSecret
 from ..model.plan import destinations_of, refs_of
 from ..model.questions import Question, questions, wanted
 from ..model.status import State, Verdict
 from ..scan import Report, Selection, discover, judge, select
+from ..schemas import Schemas
 
 NO_TERMINAL = ("edit asks for values at a terminal, but stdin is not one: from a script or CI, put the values "
                "in a file and run kubectl jxsecret import -f FILE")
@@ -30,6 +31,7 @@ def add_arguments(parser):
     add_selection_flags(parser)
     parser.add_argument("-i", "--interactive", action="store_true",
                         help="pick the ExternalSecrets, then the values to edit")
+    add_schema_flags(parser, generators=False)
     add_writer_flags(parser, "ask, then show which store paths and properties would change (never the values); "
                              "write nothing")
 
@@ -42,14 +44,17 @@ class Options:
     dry_run: bool = False
     timeout: str = "2m"
     vault: dict = field(default_factory=dict)
+    schema_file: str | None = None
+    schema_dir: str | None = None
     timeout_seconds: float = field(default=0.0, init=False)  # from validate()
+    schemas: Schemas = field(default_factory=Schemas, init=False)  # from validate()
     kube: object = field(default=None, init=False)  # from complete()
     current: dict = field(default_factory=dict, init=False, repr=False)  # what the stores hold, from ask()
 
     @classmethod
     def from_args(cls, args) -> "Options":
         return cls(KubeFlags.from_args(args), Selection.from_args(args), args.interactive, args.dry_run, args.timeout,
-                   vault_flags(args))
+                   vault_flags(args), args.schema, args.schema_dir)
 
     @property
     def every_value(self) -> bool:
@@ -57,10 +62,12 @@ class Options:
         return bool(self.selection.name_filter) or self.interactive
 
     def validate(self, stdin_isatty: bool) -> None:
-        """No I/O: a mistyped duration, or no terminal to ask at, is refused before the cluster is asked."""
+        """A mistyped duration, no terminal to ask at, or a --schema file that is not one is refused before
+        the cluster is asked."""
         self.timeout_seconds = parse_duration(self.timeout, "--timeout")
         if not stdin_isatty:
             raise JxSecretError(NO_TERMINAL)
+        self.schemas = Schemas(self.schema_file, self.schema_dir)
 
     def complete(self) -> None:
         from ..kube.client import connect
@@ -118,7 +125,7 @@ class Options:
             print("nothing to edit: the selected ExternalSecrets read no property edit can write", file=env.stdout)
             return {}
         self.current = {d: stores.read(d) for d in destinations}  # a store that fails stops us here
-        asked = questions(found, self.current, only_missing=not self.every_value)
+        asked = questions(found, self.current, only_missing=not self.every_value, schema_of=self.schemas.of)
         if not self.every_value:
             note_held_but_not_synced(found, asked, env)
         if not asked:
@@ -187,7 +194,7 @@ def ask_values(ask, asked: list[Question], env) -> dict[Question, str]:
     for q in asked:
         instruction = ("(set; Enter keeps it)" if q.is_set else "(not set)") + (f" {q.help}" if q.help else "")
         try:
-            value = ask.secret(q.message, instruction)
+            value = ask.secret(q.message, instruction, check=q.problem)
         except KeyboardInterrupt:
             if skipped_last:
                 raise

@@ -5,11 +5,11 @@ by several entries of one: it is asked once, worded by the ExternalSecret whose 
 properties (as jx secret edit does). Values never come here: only whether the store holds one.
 """
 
-import json
 from dataclasses import dataclass
 
-from .externalsecret import ExternalSecret, _dict, _list
+from .externalsecret import ExternalSecret
 from .plan import Destination, Ref
+from .schema import Property, annotation_schema
 
 
 @dataclass(frozen=True)
@@ -21,33 +21,29 @@ class Question:
     help: str = ""  # the schema's help, if any
     is_set: bool = False  # the store holds a non-empty value for it now
     readers: tuple[str, ...] = ()  # "<namespace>/<name>" of each ExternalSecret that reads it
+    rule: Property | None = None  # the schema property that words it: minLength, maxLength, pattern
+
+    def problem(self, value: str) -> str:
+        """Why the schema refuses `value` ("" when it does not); never repeats the value."""
+        return self.rule.problem(value) if self.rule else ""
 
     @property
     def status(self) -> str:
         return "set" if self.is_set else "not set"
 
 
-def schema_properties(es: ExternalSecret) -> dict[str, dict]:
-    """The properties of the schema annotation (`secret.jenkins-x.io/schema-object`) by name, which is the
-    Secret key (`data[].secretKey`). {} without an annotation, or when it is not a JSON object."""
-    try:
-        schema = json.loads(es.schema_annotation or "{}")
-    except ValueError:
-        return {}
-    found = {}
-    for prop in _list(_dict(schema).get("properties")):
-        prop = _dict(prop)
-        if prop.get("name"):
-            found.setdefault(str(prop["name"]), prop)
-    return found
-
-
 def questions(found: list[tuple[ExternalSecret, list[Ref]]], current: dict[Destination, dict | None],
-              only_missing: bool) -> list[Question]:
+              only_missing: bool, schema_of=annotation_schema) -> list[Question]:
     """One question per value the refs of `found` read, in their order (ExternalSecret, then spec).
 
-    `current` is what each store path holds now; `only_missing` leaves out what already has a value.
+    `current` is what each store path holds now; `only_missing` leaves out what already has a value;
+    `schema_of(es)` gives an ExternalSecret's schema object (or None).
     """
+    schemas = {id(es): schema_of(es) for es, _ in found}
+
+    def properties(es) -> tuple[Property, ...]:
+        return schemas[id(es)].properties if schemas[id(es)] else ()
+
     readers: dict[tuple[Destination, str], list[tuple[ExternalSecret, Ref]]] = {}
     for es, refs in found:
         for ref in refs:
@@ -58,17 +54,19 @@ def questions(found: list[tuple[ExternalSecret, list[Ref]]], current: dict[Desti
         if only_missing and is_set:
             continue
         # The richest schema words it (a stable sort keeps the first of equals first).
-        ranked = sorted(reading, key=lambda pair: -len(schema_properties(pair[0])))
+        ranked = sorted(reading, key=lambda pair: -len(properties(pair[0])))
         es, ref = ranked[0]
         name = f"{ref.namespace}/{ref.name}.{ref.secret_key}"
-        message, help_text = name, ""
+        message, help_text, rule = name, "", None
         for es, ref in ranked:
-            described = schema_properties(es).get(ref.secret_key) or {}
-            if described.get("question"):
-                message, help_text = str(described["question"]), str(described.get("help") or "")
-                break
+            described = schemas[id(es)].property(ref.secret_key) if schemas[id(es)] else None
+            if described is not None:
+                rule = rule or described
+                if described.question:
+                    message, help_text, rule = described.question, described.help, described
+                    break
         asked.append(Question(destination, prop, name, message, help_text, is_set,
-                              tuple(dict.fromkeys(r.external_secret for _, r in reading))))
+                              tuple(dict.fromkeys(r.external_secret for _, r in reading)), rule))
     return asked
 
 

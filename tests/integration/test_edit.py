@@ -28,7 +28,7 @@ from kubectl_jxsecret.commands.edit import LEGEND
 
 pytestmark = pytest.mark.integration
 
-ENTER, CTRL_C, ALT_ENTER, DOWN, SPACE = "\r", "\x03", "\x1b\r", "\x1b[B", " "
+ENTER, CTRL_C, ALT_ENTER, DOWN, SPACE, CTRL_U = "\r", "\x03", "\x1b\r", "\x1b[B", " ", "\x15"
 STORE = {"kind": "ClusterSecretStore", "name": "vault"}
 
 
@@ -245,6 +245,46 @@ def test_ctrl_c_skips_a_value(testbed, namespace, terminal):
     assert result.stderr.splitlines()[-1].startswith(f"not populated: {ns}/app: SyncError (missing user, password): ")
     result.never_shows(value)
     assert stored(testbed, path) == {"password": value}
+
+
+@pytest.mark.real_eso
+def test_a_value_the_schema_refuses_is_asked_again(testbed, namespace, terminal):
+    ns, path = namespace, path_of(namespace, "app")
+    schema = {"properties": [{"name": "token", "question": "API token", "minLength": 12, "pattern": "^[a-z0-9-]+$"}]}
+    apply_and_settle(testbed, ns, es("app", ns, path, schema=schema), ready={"app": "False"})
+    short, upper, value = "abc", "UPPER-CASE-VALUE", canary()
+    result = edit(testbed, terminal, "-n", ns, keys=[short, ENTER, CTRL_U, upper, ENTER, CTRL_U, value, ENTER])
+    assert (result.rc, result.stderr) == (0, LEGEND + "\n")
+    # Each refused value stays in the prompt (Ctrl-U clears it): only the last one is written. What the
+    # prompt says when it refuses one is pinned in test_prompts.
+    result.never_shows(value, upper)
+    assert stored(testbed, path) == {"token": value}
+
+
+@pytest.mark.real_eso
+def test_a_schema_file_words_the_question_and_rules_the_value(testbed, namespace, terminal, tmp_path):
+    ns, path = namespace, path_of(namespace, "app")
+    schema = tmp_path / "secret-schema.yaml"
+    schema.write_text("apiVersion: secret.jenkins-x.io/v1alpha1\nkind: Schema\nspec:\n  objects:\n  - name: app\n"
+                      "    properties:\n    - name: token\n      question: Token from the file\n      maxLength: 4\n")
+    apply_and_settle(testbed, ns, es("app", ns, path, schema={"properties": [{"name": "token", "question": "Q"}]}),
+                     ready={"app": "False"})
+    value = canary()
+    result = edit(testbed, terminal, "-n", ns, "--schema", str(schema), keys=[value, ENTER, CTRL_U, "t0k", ENTER])
+    assert result.rc == 0
+    assert "? Token from the file  (not set) " in result.shown  # the file wins over the annotation
+    result.never_shows(value)
+    assert stored(testbed, path) == {"token": "t0k"}  # the long value was refused
+
+
+def test_a_malformed_schema_annotation_names_the_externalsecret(testbed, namespace, terminal):
+    apply_and_settle(testbed, namespace, es("app", namespace, path_of(namespace, "app"),
+                                            schema={"properties": [{"name": "token", "maxLength": "ten"}]}),
+                     ready={"app": "False"})
+    result = edit(testbed, terminal, "-n", namespace)
+    assert (result.rc, result.stdout, result.shown) == (1, "", "")
+    assert result.stderr == (f"error: ExternalSecret {namespace}/app: annotation secret.jenkins-x.io/schema-object: "
+                             "properties[0].maxLength: expected a whole number >= 0, got 'ten'\n")
 
 
 def test_ctrl_c_twice_in_a_row_stops_with_nothing_written(testbed, namespace, terminal):

@@ -18,7 +18,9 @@ def complete(*words, environ=None):
 
 def test_commands_with_descriptions():
     lines, directive = complete("")
-    assert [line.split("\t")[0] for line in lines] == ["verify", "wait", "edit", "refresh", "export", "import", "vault", "version"]
+    assert [line.split("\t")[0] for line in lines] == [
+        "verify", "wait", "edit", "refresh", "export", "import", "populate", "rotate", "new", "vault",
+        "version"]
     assert "version\tprint the plugin version" in lines
     assert directive == ":4"
 

@@ -97,6 +97,17 @@ def test_a_file_that_cannot_be_read_is_asked_again(terminal, secret_file, tmp_pa
     assert "missing" not in terminal.shown  # the typed text stays masked, in the error too
 
 
+def test_a_value_the_check_refuses_is_asked_again_with_the_reason(terminal):
+    refuse_short = lambda value: "is too short" if len(value) < 5 else ""  # noqa: E731
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(contextvars.copy_context().run, prompts.Prompter().secret, "token", "", refuse_short)
+        terminal.pipe.send_text("abc" + ENTER)
+        wait_until(lambda: "refused: the value is too short" in terminal.shown)
+        terminal.pipe.send_text("defgh" + ENTER)
+        assert answer.result(timeout=10) == "abcdefgh"
+    assert "abc" not in terminal.shown
+
+
 def wait_until(check, timeout=10):
     deadline = time.monotonic() + timeout
     while not check():

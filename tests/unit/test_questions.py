@@ -6,7 +6,8 @@ import pytest
 
 from kubectl_jxsecret.model.externalsecret import ExternalSecret
 from kubectl_jxsecret.model.plan import Destination, StoreRef, refs_of
-from kubectl_jxsecret.model.questions import Question, questions, schema_properties, wanted
+from kubectl_jxsecret.model.questions import Question, questions, wanted
+from kubectl_jxsecret.model.schema import Property, SchemaError, annotation_schema
 
 VAULT = StoreRef("ClusterSecretStore", "vault")
 
@@ -27,19 +28,35 @@ def ask(*externalsecrets, current=None, only_missing=False):
 
 
 @pytest.mark.parametrize("schema, expected", [
-    (None, {}),
-    ("not json", {}),
-    ('["a list"]', {}),
-    ({"mandatory": True}, {}),
-    ({"properties": "nope"}, {}),
-    ({"properties": [{"name": "password", "question": "Q"}, {"question": "no name"}, "junk"]},
-     {"password": {"name": "password", "question": "Q"}}),
-    # A repeated name: the first one counts.
-    ({"properties": [{"name": "p", "question": "first"}, {"name": "p", "question": "second"}]},
-     {"p": {"name": "p", "question": "first"}}),
+    (None, None),
+    ({"mandatory": True}, ()),
+    ({"properties": [{"name": "password", "question": "Q"}]}, (Property("password", "Q"),)),
 ])
-def test_schema_properties(schema, expected):
-    assert schema_properties(es("app", [], schema)) == expected
+def test_annotation_schema(schema, expected):
+    found = annotation_schema(es("app", [], schema))
+    assert (found.properties if found else None) == expected
+
+
+@pytest.mark.parametrize("schema, error", [
+    ("not json", "ExternalSecret jx/app: annotation secret.jenkins-x.io/schema-object: not valid JSON: "
+                 "Expecting value: line 1 column 1 (char 0)"),
+    ('["a list"]', "ExternalSecret jx/app: annotation secret.jenkins-x.io/schema-object: schema: expected a map"),
+    ({"properties": "nope"}, "ExternalSecret jx/app: annotation secret.jenkins-x.io/schema-object: properties: "
+                             "expected a list"),
+    ({"properties": [{"question": "no name"}]}, "ExternalSecret jx/app: annotation "
+                                                "secret.jenkins-x.io/schema-object: properties[0].name: required"),
+])
+def test_a_malformed_annotation_is_an_error_naming_the_externalsecret(schema, error):
+    with pytest.raises(SchemaError) as e:
+        ask(es("app", [("k", "p", "v")], schema))
+    assert str(e.value) == error
+
+
+def test_the_schema_property_rules_the_answer():
+    schema = {"properties": [{"name": "pass", "question": "Q", "minLength": 8, "pattern": "^[a-z0-9]+$"}]}
+    [q] = ask(es("nexus", [("pass", "nexus", "password")], schema))
+    assert [q.problem(v) for v in ("short", "UPPERCASE1", "lowercase1")] == [
+        "is 5 characters, fewer than minLength 8", "does not match pattern ^[a-z0-9]+$", ""]
 
 
 def test_one_question_per_value_in_spec_order_named_after_the_secret_key():

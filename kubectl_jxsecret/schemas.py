@@ -1,0 +1,82 @@
+"""Where each ExternalSecret's schema comes from: `--schema FILE`, `--schema-dir DIR`, or its annotation.
+
+In that order: a file given on the command line, then the chart's file under a Jenkins X version stream
+or cluster repository (`DIR/charts/<repo>/<chart>/secret-schema.yaml`, the chart named by the
+ExternalSecret's Helm labels: model.schema.chart_of; `<repo>` is not in the labels, so every repo
+directory is looked at, in name order, and the first file with an object of the ExternalSecret's name
+counts), then the `secret.jenkins-x.io/schema-object` annotation. Files are read once each.
+"""
+
+from pathlib import Path
+
+from .errors import JxSecretError, UsageError
+from .model.externalsecret import ExternalSecret
+from .model.schema import SchemaError, SchemaObject, chart_of, parse_file
+from .model.schema import annotation_schema as model_annotation_schema
+
+FILE_NAME = "secret-schema.yaml"
+
+
+class Schemas:
+    def __init__(self, schema_file: str | None = None, schema_dir: str | None = None):
+        self.schema_dir = Path(schema_dir) if schema_dir else None
+        self._files: dict[Path, dict[str, SchemaObject]] = {}
+        self.schema_file = Path(schema_file) if schema_file else None
+        if self.schema_dir is not None and not self.schema_dir.is_dir():
+            raise UsageError(f"--schema-dir {schema_dir}: not a directory")
+        if self.schema_file is not None:
+            self._read(self.schema_file, usage=True)  # a broken file fails before the cluster is asked
+
+    def _read(self, path: Path, usage: bool = False) -> dict[str, SchemaObject]:
+        if path not in self._files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as e:
+                raise (UsageError if usage else JxSecretError)(f"cannot read {path}: {e.strerror}") from None
+            try:
+                self._files[path] = parse_file(text, str(path))
+            except SchemaError as e:
+                raise JxSecretError(str(e)) from None
+        return self._files[path]
+
+    def in_file(self, name: str) -> SchemaObject | None:
+        """The --schema file's object `name`, or None."""
+        return self._read(self.schema_file).get(name) if self.schema_file is not None else None
+
+    def of(self, es: ExternalSecret) -> SchemaObject | None:
+        """The schema object of `es`, or None. Raises JxSecretError for a malformed one."""
+        found = self.in_file(es.name)
+        if found is not None:
+            return found
+        if self.schema_dir is not None:
+            chart = chart_of(es.meta.get("labels") or {}, es.annotations)
+            if chart:
+                for path in sorted(self.schema_dir.glob(f"charts/*/{chart}/{FILE_NAME}")):
+                    found = self._read(path).get(es.name)
+                    if found is not None:
+                        return found
+        return annotation_schema(es)
+
+
+def annotation_schema(es: ExternalSecret) -> SchemaObject | None:
+    """model.schema.annotation_schema, a malformed one as the JxSecretError every command reports."""
+    try:
+        return model_annotation_schema(es)
+    except SchemaError as e:
+        raise JxSecretError(str(e)) from None
+
+
+def targets_of(externalsecrets: list[ExternalSecret], schemas: Schemas, env) -> list:
+    """Every value the ExternalSecrets read property by property, with its schema property (model.populate.Target).
+    What cannot be written property by property is named in a note, as edit does."""
+    from .model.plan import refs_of
+    from .model.populate import Target
+
+    targets = []
+    for es in externalsecrets:
+        schema = schemas.of(es)
+        refs, unwritable = refs_of(es)
+        for u in unwritable:
+            print(f"note: {u.namespace}/{u.name}: {u.reason}: not filled", file=env.stderr)
+        targets += [Target(ref, schema.property(ref.secret_key) if schema else None) for ref in refs]
+    return targets
