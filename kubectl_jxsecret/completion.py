@@ -109,7 +109,7 @@ def values_for(action, prefix, insert, seen, environ):
     """Values for an option: its choices, or live names for the kubectl flags."""
     if action.choices:
         values = [str(c) for c in action.choices]
-    elif action.dest in ("kubeconfig", "file", "schema", "vault_ca_cert"):
+    elif action.dest in ("kubeconfig", "file", "schema", "schema_dir", "dir", "vault_ca_cert"):
         return [], DEFAULT  # a file path: let the shell complete files
     elif action.dest == "context":
         values = contexts(seen, environ)

@@ -11,7 +11,7 @@ looked at as "empty or not".
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from .errors import KubeError
+from .errors import JxSecretError, KubeError
 from .model.externalsecret import ESO_GROUP, KES_GROUP, Api, ExternalSecret, pick_apis
 from .model.status import State, Verdict, evaluate, secret_summary
 
@@ -101,6 +101,16 @@ def select(kube, apis: list[Api], selection: Selection, report: Report) -> list[
     for api in apis:
         externalsecrets += list_externalsecrets(kube, api, selection.namespace, selection.selector, report)
     return sorted((es for es in externalsecrets if selection.wants(es)), key=lambda e: (e.namespace, e.name, e.api_version))
+
+
+def select_some(kube, selection: Selection, doing: str) -> tuple[list[ExternalSecret], Report]:
+    """What a command works on: the selected ExternalSecrets, and a Report of what RBAC hid. None at all
+    is a mistake in the selection: an error that says where it looked."""
+    report = Report()
+    externalsecrets = select(kube, discover(kube), selection, report)
+    if not externalsecrets:
+        raise JxSecretError(f"no matching ExternalSecrets found {selection.describe()}: nothing to {doing}")
+    return externalsecrets, report
 
 
 def collect(kube, apis: list[Api], selection: Selection) -> Report:

@@ -97,6 +97,14 @@ def write(stores: Stores, plans: list[PathPlan]) -> list[Written]:
     return results
 
 
+def readers_of(externalsecrets: list[ExternalSecret], destinations) -> dict[Destination, list[ExternalSecret]]:
+    """Which of `externalsecrets` read each of `destinations`: the ones to force-sync after a write there."""
+    from .model.plan import destinations_of
+
+    reads = [(es, set(destinations_of(es))) for es in externalsecrets]
+    return {d: [es for es, paths in reads if d in paths] for d in destinations}
+
+
 def finish(kube, written: list[Written], readers: dict[Destination, list[ExternalSecret]], timeout: float,
            env) -> int:
     """After the writes: force-sync the ExternalSecrets that read a written path, wait, and report

@@ -15,10 +15,10 @@ from ..errors import ExitStatus, JxSecretError
 from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
 from ..model.externalsecret import ExternalSecret
-from ..model.plan import destinations_of, refs_of
+from ..model.plan import refs_of
 from ..model.questions import Question, questions, wanted
 from ..model.status import State, Verdict
-from ..scan import Report, Selection, discover, judge, select
+from ..scan import Report, Selection, judge, select_some
 from ..schemas import Schemas
 
 NO_TERMINAL = ("edit asks for values at a terminal, but stdin is not one: from a script or CI, put the values "
@@ -76,12 +76,9 @@ class Options:
 
     def run(self, env, ask) -> int:
         """`ask` is a prompts.Prompter."""
-        from ..writer import Stores, finish, prepare, write
+        from ..writer import Stores, finish, prepare, readers_of, write
 
-        report = Report()
-        externalsecrets = select(self.kube, discover(self.kube), self.selection, report)
-        if not externalsecrets:
-            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to edit")
+        externalsecrets, report = select_some(self.kube, self.selection, "edit")
         # Stores open on first use: when nothing is due, none is.
         with Stores(self.kube, self.vault, env.environ, env.stderr) as stores:
             try:
@@ -99,9 +96,7 @@ class Options:
         output.render_writes(plans, written, env, self.dry_run)
         if self.dry_run:
             return ExitStatus.OK
-        reads = [(es, set(destinations_of(es))) for es in externalsecrets]
-        readers = {d: [es for es, paths in reads if d in paths] for d in wanted(answers)}
-        return finish(self.kube, written, readers, self.timeout_seconds, env)
+        return finish(self.kube, written, readers_of(externalsecrets, wanted(answers)), self.timeout_seconds, env)
 
     def ask(self, externalsecrets: list[ExternalSecret], report: Report, stores, ask, env) -> dict[Question, str]:
         """Everything up to the last answer: which ExternalSecrets, which values, the stores' say, the

@@ -13,9 +13,9 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .. import output
-from ..errors import ExitStatus, JxSecretError, UsageError
+from ..errors import ExitStatus, UsageError
 from ..flags import KubeFlags, add_selection_flags, add_vault_flags, vault_flags
-from ..scan import Report, Selection, discover, select
+from ..scan import Selection, select_some
 
 
 def add_arguments(parser):
@@ -68,10 +68,7 @@ class Options:
     def run(self, env) -> Exported:
         from ..catalog import build
 
-        report = Report()
-        externalsecrets = select(self.kube, discover(self.kube), self.selection, report)
-        if not externalsecrets:
-            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to export")
+        externalsecrets, report = select_some(self.kube, self.selection, "export")
         catalog = build(self.kube, externalsecrets)
         exported = Exported(externalsecrets=len(externalsecrets), notes=report.warnings + catalog.problems)
         if self.source == "store":

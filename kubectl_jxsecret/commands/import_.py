@@ -14,7 +14,7 @@ from .. import output
 from ..errors import ExitStatus, JxSecretError, UsageError
 from ..flags import KubeFlags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
-from ..scan import Report, Selection, discover, select
+from ..scan import Selection, select_some
 
 SHOWN_UNKNOWN = 5  # unknown paths named in the error; the rest counted
 
@@ -71,8 +71,8 @@ class Options:
         from ..catalog import build
         from ..writer import Stores, finish, prepare, write
 
-        report = Report()
-        catalog = build(self.kube, select(self.kube, discover(self.kube), self.selection, report))
+        externalsecrets, report = select_some(self.kube, self.selection, "import into")
+        catalog = build(self.kube, externalsecrets)
         for note in report.warnings + catalog.problems:
             print(f"warning: {note}", file=env.stderr)
         unknown = sorted(set(self.paths) - set(catalog.entries))

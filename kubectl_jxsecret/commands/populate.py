@@ -13,9 +13,8 @@ from .. import output
 from ..errors import ExitStatus, JxSecretError
 from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
-from ..model.plan import destinations_of
 from ..model.populate import KEPT, PERSON, decide, wanted
-from ..scan import Report, Selection, discover, select
+from ..scan import Selection, select_some
 
 
 def add_arguments(parser):
@@ -67,14 +66,11 @@ class Options:
     def run(self, env) -> int:
         from ..lookups import makers
         from ..schemas import targets_of
-        from ..writer import Stores, finish, prepare, read_all, write
+        from ..writer import Stores, finish, prepare, read_all, readers_of, write
 
-        report = Report()
-        externalsecrets = select(self.kube, discover(self.kube), self.selection, report)
+        externalsecrets, report = select_some(self.kube, self.selection, "populate")
         for warning in report.warnings:
             print(f"warning: {warning}", file=env.stderr)
-        if not externalsecrets:
-            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to populate")
         targets = targets_of(externalsecrets, self.schemas, env)
         if not targets:
             print("nothing to populate: the selected ExternalSecrets read no property populate can write",
@@ -97,9 +93,7 @@ class Options:
         output.render_writes(plans, written, env, self.dry_run)
         if self.dry_run:
             return ExitStatus.OK
-        reads = [(es, set(destinations_of(es))) for es in externalsecrets]
-        readers = {d: [es for es, paths in reads if d in paths] for d in values}
-        status = finish(self.kube, written, readers, self.timeout_seconds, env)
+        status = finish(self.kube, written, readers_of(externalsecrets, values), self.timeout_seconds, env)
         return ExitStatus.NOT_POPULATED if people and status == ExitStatus.OK else status
 
 

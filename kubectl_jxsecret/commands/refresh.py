@@ -7,11 +7,11 @@ a LIST per namespace per poll until each has synced (or failed) since the reques
 from dataclasses import dataclass, field
 
 from .. import output
-from ..errors import ExitStatus, JxSecretError
+from ..errors import ExitStatus
 from ..flags import KubeFlags, add_selection_flags
 from ..model.duration import parse_duration
 from ..resync import Outcome, refresh
-from ..scan import Report, Selection, discover, select
+from ..scan import Selection, select_some
 
 
 def add_arguments(parser):
@@ -44,12 +44,9 @@ class Options:
         self.kube = connect(self.kube_flags)
 
     def run(self, log: output.SyncLog, warn) -> Outcome:
-        report = Report()
-        externalsecrets = select(self.kube, discover(self.kube), self.selection, report)
+        externalsecrets, report = select_some(self.kube, self.selection, "refresh")
         for warning in report.warnings:
             warn(warning)
-        if not externalsecrets:
-            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to refresh")
         return refresh(self.kube, externalsecrets, self.timeout_seconds if self.wait else None, log)
 
 

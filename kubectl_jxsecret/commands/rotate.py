@@ -11,9 +11,8 @@ from .. import output
 from ..errors import ExitStatus, JxSecretError, UsageError
 from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
 from ..model.duration import parse_duration
-from ..model.plan import destinations_of
 from ..model.populate import decide, wanted
-from ..scan import Report, Selection, discover, select
+from ..scan import Selection, select_some
 
 
 def add_arguments(parser):
@@ -81,14 +80,11 @@ class Options:
     def run(self, env) -> int:
         from ..lookups import makers
         from ..schemas import targets_of
-        from ..writer import Stores, finish, prepare, read_all, write
+        from ..writer import Stores, finish, prepare, read_all, readers_of, write
 
-        report = Report()
-        externalsecrets = select(self.kube, discover(self.kube), self.selection, report)
+        externalsecrets, report = select_some(self.kube, self.selection, "rotate")
         for warning in report.warnings:
             print(f"warning: {warning}", file=env.stderr)
-        if not externalsecrets:
-            raise JxSecretError(f"no matching ExternalSecrets found {self.selection.describe()}: nothing to rotate")
         targets = self.chosen(targets_of(externalsecrets, self.schemas, env))
         with Stores(self.kube, self.vault, env.environ, env.stderr) as stores:
             current = read_all(stores, sorted({t.ref.destination for t in targets}))
@@ -110,9 +106,7 @@ class Options:
         output.render_writes(plans, written, env, self.dry_run)
         if self.dry_run:
             return ExitStatus.OK
-        reads = [(es, set(destinations_of(es))) for es in externalsecrets]
-        readers = {d: [es for es, paths in reads if d in paths] for d in values}
-        return finish(self.kube, written, readers, self.timeout_seconds, env)
+        return finish(self.kube, written, readers_of(externalsecrets, values), self.timeout_seconds, env)
 
 
 def run(args, env) -> int:
