@@ -167,15 +167,66 @@ COMMANDS = [
     Command(
         name="new", module="new", kube_flags=False, output_formats=("yaml", "json"),
         help="write a new ESO ExternalSecret, with its Jenkins X schema",
-        description="Print (or write to --dir) an external-secrets.io/v1 ExternalSecret that reads one store\n"
-                    "path: a data entry per --data KEY[=PROPERTY], and per property of NAME's object in\n"
-                    "--schema, whose schema goes in the secret.jenkins-x.io/schema-object annotation so\n"
-                    "that populate, edit and rotate know the values. No cluster access.",
+        description="Print (or write to --dir or a Jenkins X --config-root, or --apply) an external-secrets.io/v1\n"
+                    "ExternalSecret that reads one store path: a data entry per --data KEY[=PROPERTY], and per\n"
+                    "property of NAME's object in --schema, whose schema goes in the\n"
+                    "secret.jenkins-x.io/schema-object annotation so that populate, edit and rotate know the\n"
+                    "values. Checked first by a server-side dry run against the cluster's ESO CRD when a cluster\n"
+                    "answers, else by built-in rules. At a terminal, what is missing (store, keys) is asked for.",
         examples="kubectl jxsecret new nexus -n jx --store ClusterSecretStore/vault --schema secret-schema.yaml\n"
                  "  kubectl jxsecret new docker -n jx --store ClusterSecretStore/vault --key knative/docker "
                  "--data username --data password\n"
-                 "  kubectl jxsecret new nexus -n jx --store ClusterSecretStore/vault --data password --dir "
-                 "config-root/namespaces/jx",
+                 "  kubectl jxsecret new nexus -n jx --store ClusterSecretStore/vault --data password --config-root "
+                 "config-root\n"
+                 "  kubectl jxsecret new nexus -n jx --store ClusterSecretStore/vault --data password --apply",
+    ),
+    Command(
+        name="convert", module="convert", kube_flags=False, output_formats=("yaml", "json"),
+        help="turn Kubernetes Secret manifests into ESO ExternalSecrets (and their values into the store)",
+        description="Read v1 Secret manifests (files, or directories of *.yaml/*.yml) and make an\n"
+                    "external-secrets.io/v1 ExternalSecret of each, reading --store at jx secret convert's\n"
+                    "paths (the Secret name with - as /, less a last segment equal to the key). Printed, written\n"
+                    "to a Jenkins X --config-root, or applied. --populate writes the values the files hold to\n"
+                    "the store: everything is checked first, and values are never printed. Checked against the\n"
+                    "cluster's ESO CRD by a server-side dry run when a cluster answers, else by built-in rules.\n\n"
+                    "Exit status: 0 done, 3 populated but some not synced, 1 error (nothing\n"
+                    "written when found before the first write).",
+        examples="kubectl jxsecret convert secret.yaml --store ClusterSecretStore/vault\n"
+                 "  kubectl jxsecret convert config-root/namespaces/jx --store ClusterSecretStore/vault "
+                 "--config-root config-root\n"
+                 "  kubectl jxsecret convert secrets/ -n jx --store ClusterSecretStore/vault --populate --apply",
+    ),
+    Command(
+        name="replicate", module="replicate", kube_flags=False, output_formats=(),
+        help="copy the replica-source Secrets to the permanent Environments' namespaces",
+        description="Copy the Secrets of --from (default jx) labelled secret.jenkins-x.io/replica-source=true\n"
+                    "(-l, or --name) to the namespaces of the Permanent Jenkins X Environments in --from\n"
+                    "(or --to). A copy is the source's data and type, labelled secret.jenkins-x.io/replica=true,\n"
+                    "with its source and a content hash in annotations. Only copies replication made are\n"
+                    "written (--force for others); copies that are up to date are not written at all;\n"
+                    "--prune deletes copies whose source is gone. Copies of Secrets ESO makes are plain\n"
+                    "Secrets: ESO does not manage them, run replicate again after a change. With --dir,\n"
+                    "the ExternalSecret/Secret files of a GitOps config-root are copied instead.\n\n"
+                    "Exit status: 0 every copy in place, 1 a target failed (the others are done),\n"
+                    "3 a Secret that replication did not make kept a copy out.",
+        examples="kubectl jxsecret replicate --dry-run\n"
+                 "  kubectl jxsecret replicate --prune\n"
+                 "  kubectl jxsecret replicate --name docker-config --to jx-preview --create-namespace\n"
+                 "  kubectl jxsecret replicate --context-for production=prod-cluster\n"
+                 "  kubectl jxsecret replicate --dir config-root",
+    ),
+    Command(
+        name="copy", module="copy", kube_flags=False, output_formats=(),
+        help="copy Secrets to other namespaces, once",
+        description="Copy the named (or -l selected) Secrets of -n (default: the context's namespace) to each\n"
+                    "--to namespace, with replicate's rules: only copies replication made are written\n"
+                    "(--force for others), copies that are up to date are not written, --dry-run shows\n"
+                    "the plan. Values are never printed.\n\n"
+                    "Exit status: 0 every copy in place, 1 a target failed (the others are done),\n"
+                    "3 a Secret that replication did not make kept a copy out.",
+        examples="kubectl jxsecret copy docker-config -n jx --to jx-preview\n"
+                 "  kubectl jxsecret copy -n jx -l app=registry --to team-a --to team-b --create-namespace\n"
+                 "  kubectl jxsecret copy tls-cert -n jx --to web --dry-run",
     ),
     Command(
         name="vault", module="vault", kube_flags=False, output_formats=(),

@@ -64,9 +64,12 @@ def complete(parser, words, environ):
         return values_for(action, prefix, f"{name}=", seen, environ)
     if current.startswith("-"):
         return flag_candidates(parser, current), NO_FILE_COMP
-    names = next((a for a in parser._actions if a.dest == "names" and not a.option_strings), None)
-    if names is not None:  # verify NAME...
+    names = next((a for a in parser._actions if a.dest in ("names", "secret_names") and not a.option_strings), None)
+    if names is not None:  # verify NAME..., copy NAME...
         return values_for(names, current, "", seen, environ)
+    paths = next((a for a in parser._actions if a.dest == "paths" and not a.option_strings), None)
+    if paths is not None:  # convert PATH...
+        return values_for(paths, current, "", seen, environ)
     return [(name, help) for name, help in listed_subcommands(parser) if name.startswith(current)], NO_FILE_COMP
 
 
@@ -109,12 +112,14 @@ def values_for(action, prefix, insert, seen, environ):
     """Values for an option: its choices, or live names for the kubectl flags."""
     if action.choices:
         values = [str(c) for c in action.choices]
-    elif action.dest in ("kubeconfig", "file", "schema", "schema_dir", "dir", "vault_ca_cert"):
+    elif action.dest in ("kubeconfig", "file", "schema", "schema_dir", "dir", "config_root", "vault_ca_cert", "paths"):
         return [], DEFAULT  # a file path: let the shell complete files
     elif action.dest == "context":
         values = contexts(seen, environ)
-    elif action.dest == "namespace":
+    elif action.dest in ("namespace", "from_namespace", "to", "exclude"):
         values = kubectl_names("namespaces", seen, environ)
+    elif action.dest in ("secret_names", "name"):  # copy NAME..., replicate --name: Secrets
+        values = kubectl_names("secrets", seen, environ, namespaced=True)
     elif action.dest in ("filter", "names"):
         values = kubectl_names(EXTERNALSECRETS, seen, environ, namespaced=True)
     elif action.dest == "store":

@@ -242,3 +242,44 @@ def render_populated(verdicts, env) -> None:
     for v in verdicts:
         if v.state is not State.POPULATED:
             print(f"not populated: {describe(v)}", file=env.stderr)
+
+
+# ------------------------------------------------------------------------------------------ replicate / copy
+
+DONE = {"create": "created", "update": "updated", "unchanged": "unchanged", "skipped-foreign": "skipped-foreign",
+        "prune": "pruned"}
+ORDER = ("create", "created", "update", "updated", "unchanged", "skipped-foreign", "prune", "pruned", "failed")
+
+
+def render_replication(outcome, env) -> None:
+    """Per copy what was done (with --dry-run: the plan, in the plan's words), on stdout; failures on stderr,
+    then one summary line there. Names, never values."""
+    for note in outcome.notes:
+        print(f"note: {note}", file=env.stderr)
+    for target in outcome.created_namespaces:
+        print(f"{'create' if outcome.dry_run else 'created'}: namespace {target}", file=env.stdout)
+    counts: dict[str, int] = {}
+    for step in outcome.steps:
+        error = outcome.error_of(step)
+        word = step.action.value if outcome.dry_run else DONE[step.action.value]
+        if error:
+            print(f"error: {step.where}: not {DONE[step.action.value]}: {error}", file=env.stderr)
+            word = "failed"
+        elif step.action.value == "skipped-foreign":
+            print(f"{word}: {step.where}: {step.reason}", file=env.stdout)
+        else:
+            why = f" ({step.reason})" if step.reason else f" (from {step.source})" if step.action.writes else ""
+            print(f"{word}: {step.where}{why}", file=env.stdout)
+        counts[word] = counts.get(word, 0) + 1
+    env.stdout.flush()
+    for target, error in outcome.failed_targets.items():
+        print(f"error: {target}: {error}", file=env.stderr)
+    summary = ", ".join(f"{counts[word]} {word}" for word in ORDER if word in counts)
+    if outcome.dry_run:
+        print(f"dry run: nothing written ({summary or 'nothing to do'})", file=env.stderr)
+    elif not outcome.writes and not outcome.failed:
+        print(f"nothing to write: {summary or 'no copies'}", file=env.stderr)
+    else:
+        targets = len({s.target for s in outcome.steps}) + len(outcome.failed_targets)
+        failed = f"; {count(len(outcome.failed_targets), 'target')} failed" if outcome.failed_targets else ""
+        print(f"{summary or 'nothing done'} in {count(targets, 'namespace')}{failed}", file=env.stderr)

@@ -103,3 +103,14 @@ class Prompter:
         text = questionary.password(message, instruction=instruction or None, validate=validate, key_bindings=keys,
                                     validate_while_typing=False).unsafe_ask()
         return resolved[text] if text in resolved else answer(text)
+
+    def text(self, message: str, default: str = "", check=None) -> str:
+        """A line of plain text (not a secret: names, paths); `check(text)` returns why it is refused ("" = fine),
+        and the prompt stays for another try."""
+        import questionary
+
+        def validate(text):
+            problem = check(text) if check else ""
+            return problem or True
+
+        return questionary.text(message, default=default, validate=validate).unsafe_ask()

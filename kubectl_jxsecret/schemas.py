@@ -48,14 +48,17 @@ class Schemas:
         found = self.in_file(es.name)
         if found is not None:
             return found
-        if self.schema_dir is not None:
-            chart = chart_of(es.meta.get("labels") or {}, es.annotations)
-            if chart:
-                for path in sorted(self.schema_dir.glob(f"charts/*/{chart}/{FILE_NAME}")):
-                    found = self._read(path).get(es.name)
-                    if found is not None:
-                        return found
-        return annotation_schema(es)
+        found = self.in_chart(chart_of(es.meta.get("labels") or {}, es.annotations), es.name)
+        return found if found is not None else annotation_schema(es)
+
+    def in_chart(self, chart: str, name: str) -> SchemaObject | None:
+        """Object `name` of chart `chart`'s schema under --schema-dir (the first repo directory that has it)."""
+        if self.schema_dir is not None and chart:
+            for path in sorted(self.schema_dir.glob(f"charts/*/{chart}/{FILE_NAME}")):
+                found = self._read(path).get(name)
+                if found is not None:
+                    return found
+        return None
 
 
 def annotation_schema(es: ExternalSecret) -> SchemaObject | None:

@@ -15,6 +15,7 @@ from .kubeconfig import Kubeconfig
 
 USER_AGENT = f"kubectl-jxsecret/{__version__}"
 AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 PAGE_SIZE = 500  # kubectl's chunk size: bounded memory whatever the object count
 
 
@@ -70,11 +71,12 @@ class Kube:
                 served[(group["name"], version["version"])] = {r.get("name") for r in resources}
         return served
 
-    def list(self, path: str, query: dict | None = None) -> Iterator[dict]:
-        """Every item of a LIST, fetched PAGE_SIZE at a time (limit/continue)."""
+    def list(self, path: str, query: dict | None = None, accept: str = "application/json") -> Iterator[dict]:
+        """Every item of a LIST, fetched PAGE_SIZE at a time (limit/continue). accept=METADATA_ONLY lists
+        names, labels and annotations without the objects' data."""
         query = dict(query or {}, limit=PAGE_SIZE)
         while True:
-            page = self.get(path, query)
+            page = self.get(path, query, accept)
             yield from page.get("items") or []
             token = (page.get("metadata") or {}).get("continue")
             if not token:

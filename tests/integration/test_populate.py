@@ -344,7 +344,7 @@ def test_new_then_populate_gives_a_populated_secret(testbed, namespace, tmp_path
                                     "      generator: password\n    - name: username\n      defaultValue: admin\n")
     made = testbed.jxsecret("new", "nexus", "-n", ns, "--store", "ClusterSecretStore/vault",
                             "--key", path_of(ns, "nexus"), "--schema", schema)
-    assert (made.returncode, made.stderr) == (0, "")
+    assert (made.returncode, made.stderr) == (0, 'validated by a server-side dry run (context "testbed")\n')
     testbed.kubectl("apply", "-f", "-", input=made.stdout)
     testbed.wait_until(lambda: testbed.ready(ns, "nexus") == "False")  # nothing in the store yet
     result = populate(testbed, "-n", ns)

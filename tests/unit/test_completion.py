@@ -19,8 +19,8 @@ def complete(*words, environ=None):
 def test_commands_with_descriptions():
     lines, directive = complete("")
     assert [line.split("\t")[0] for line in lines] == [
-        "verify", "wait", "edit", "refresh", "export", "import", "populate", "rotate", "new", "vault",
-        "version"]
+        "verify", "wait", "edit", "refresh", "export", "import", "populate", "rotate", "new", "convert", "replicate",
+        "copy", "vault", "version"]
     assert "version\tprint the plugin version" in lines
     assert directive == ":4"
 
@@ -78,3 +78,9 @@ def test_internal_failure_still_exits_0_with_the_error_directive(monkeypatch):
     monkeypatch.setattr(completion, "complete", explode)
     lines, directive = complete("")
     assert (lines, directive) == ([], ":1")
+
+
+@pytest.mark.parametrize("words", [("convert", ""), ("convert", "a.yaml", "sec"),
+                                   ("convert", "x", "--config-root", "")])
+def test_convert_paths_and_config_root_complete_as_files(words):
+    assert complete(*words) == ([], ":0")

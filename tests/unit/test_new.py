@@ -27,16 +27,20 @@ spec:
 """
 
 
-def new(*args):
+LOCAL = "validated by the built-in rules\n"
+
+
+def new(*args, validate="local"):
     out, err = io.StringIO(), io.StringIO()
-    rc = cli.main(["kubectl-jxsecret", "new", *map(str, args)], cli.Environment(stdout=out, stderr=err, environ={}))
+    rc = cli.main(["kubectl-jxsecret", "new", *map(str, args), "--validate", validate],
+                  cli.Environment(stdout=out, stderr=err, environ={}))
     return rc, out.getvalue(), err.getvalue()
 
 
 def test_data_flags_make_the_entries_of_one_store_path():
     rc, out, err = new("docker", "-n", "jx", "--store", "ClusterSecretStore/vault", "--key", "knative/docker",
-                       "--data", "username", "--data", "token=password", "--refresh-interval", "10m")
-    assert (rc, err) == (0, "")
+                       "--data", "username", "--property", "token=password", "--refresh-interval", "10m")
+    assert (rc, err) == (0, LOCAL)
     assert yaml.safe_load(out) == {
         "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
         "metadata": {"name": "docker", "namespace": "jx"},
@@ -50,7 +54,7 @@ def test_a_schema_adds_its_properties_and_the_annotation_that_reads_back_the_sam
     schema = tmp_path / "secret-schema.yaml"
     schema.write_text(SCHEMA)
     rc, out, err = new("nexus", "--store", "SecretStore/local", "--schema", schema, "-o", "json")
-    assert (rc, err) == (0, "")
+    assert (rc, err) == (0, LOCAL)
     manifest = json.loads(out)
     assert manifest["metadata"]["name"] == "nexus" and "namespace" not in manifest["metadata"]
     assert [d["secretKey"] for d in manifest["spec"]["data"]] == ["password", "username"]
@@ -62,9 +66,24 @@ def test_a_schema_adds_its_properties_and_the_annotation_that_reads_back_the_sam
 
 def test_dir_writes_a_file_once(tmp_path):
     args = ("app", "--store", "ClusterSecretStore/vault", "--data", "token", "--dir", tmp_path)
-    assert new(*args) == (0, "", f"wrote {tmp_path}/app.yaml\n")
+    assert new(*args) == (0, "", f"{LOCAL}wrote {tmp_path}/app.yaml\n")
     assert yaml.safe_load((tmp_path / "app.yaml").read_text())["spec"]["data"][0]["secretKey"] == "token"
-    assert new(*args) == (1, "", f"error: {tmp_path}/app.yaml exists: not overwritten\n")
+    assert new(*args) == (1, "", f"{LOCAL}error: {tmp_path}/app.yaml exists: not overwritten\n")
+
+
+def test_config_root_writes_jenkins_x_layout(tmp_path):
+    assert new("app", "-n", "jx", "--store", "ClusterSecretStore/vault", "--data", "token", "--config-root",
+               tmp_path) == (0, "", f"{LOCAL}wrote {tmp_path}/namespaces/jx/app-externalsecret.yaml\n")
+    written = yaml.safe_load((tmp_path / "namespaces" / "jx" / "app-externalsecret.yaml").read_text())
+    assert written["metadata"] == {"name": "app", "namespace": "jx"}
+
+
+def test_without_a_cluster_auto_validation_says_why_it_used_the_built_in_rules(tmp_path):
+    missing = tmp_path / "no-such-kubeconfig"
+    assert new("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--kubeconfig", missing, "--dir",
+               tmp_path, validate="auto") == (
+        0, "", f"validated by the built-in rules (no cluster: kubeconfig {missing} (from --kubeconfig) does not "
+               f"exist: fix the path)\nwrote {tmp_path}/app.yaml\n")
 
 
 @pytest.mark.parametrize("args, rc, error", [
@@ -72,10 +91,17 @@ def test_dir_writes_a_file_once(tmp_path):
      "error: --store vault: expected ClusterSecretStore/NAME or SecretStore/NAME\n"
      "see 'kubectl jxsecret new -h' for help\n"),
     (("app", "--store", "ClusterSecretStore/vault"), 2,
-     "error: no keys: give --data KEY (repeatable), or --schema with properties for NAME\n"
+     "error: missing --data KEY (run at a terminal to be asked)\nsee 'kubectl jxsecret new -h' for help\n"),
+    (("app",), 2,
+     "error: missing --store KIND/NAME and --data KEY (run at a terminal to be asked)\n"
      "see 'kubectl jxsecret new -h' for help\n"),
     (("app", "--store", "ClusterSecretStore/vault", "--data", "k="), 2,
      "error: --data k=: expected KEY or KEY=PROPERTY\nsee 'kubectl jxsecret new -h' for help\n"),
+    (("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--config-root", "x"), 2,
+     "error: --config-root needs -n NS: the files live under namespaces/<ns>/\n"
+     "see 'kubectl jxsecret new -h' for help\n"),
+    (("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--dir", "x", "--apply"), 2,
+     "error: --dir and --apply: choose one\nsee 'kubectl jxsecret new -h' for help\n"),
     (("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--refresh-interval", "soon"), 2,
      'error: invalid value "soon" for --refresh-interval: want a duration such as 30s, 5m or 1h\n'
      "see 'kubectl jxsecret new -h' for help\n"),
@@ -99,3 +125,34 @@ def test_parse_data(spec, pair):
 def test_property_json_uses_jx_json_names_and_leaves_out_what_is_unset():
     assert property_json(Property("p", min_length=0, only_template_if_blank=True, mask=False)) == {
         "name": "p", "onlyTemplateIfBlank": True, "minLength": 0, "noMask": True}
+
+
+ENTER, BACKSPACE = "\r", "\x7f"
+
+
+def test_at_a_terminal_missing_flags_are_asked(terminal):
+    out, err = io.StringIO(), io.StringIO()
+    env = cli.Environment(stdout=out, stderr=err, stdin=terminal.stdin, environ={})
+    terminal.type("jx" + ENTER,  # namespace
+                  BACKSPACE * len("ClusterSecretStore/vault") + "vault" + ENTER,  # refused (not KIND/NAME): asked again
+                  BACKSPACE * len("vault") + "ClusterSecretStore/vault" + ENTER,
+                  ENTER,  # store path: the default, NAME
+                  "username token=password" + ENTER)
+    rc = cli.main(["kubectl-jxsecret", "new", "docker", "--validate", "local"], env)
+    assert (rc, err.getvalue()) == (0, LOCAL)
+    manifest = yaml.safe_load(out.getvalue())
+    assert manifest["metadata"] == {"name": "docker", "namespace": "jx"}
+    assert manifest["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "vault"}
+    assert [(d["secretKey"], d["remoteRef"]) for d in manifest["spec"]["data"]] == [
+        ("username", {"key": "docker", "property": "username"}), ("token", {"key": "docker", "property": "password"})]
+
+
+def test_at_a_terminal_only_what_is_missing_is_asked(terminal):
+    out, err = io.StringIO(), io.StringIO()
+    env = cli.Environment(stdout=out, stderr=err, stdin=terminal.stdin, environ={})
+    terminal.type("k1 k2" + ENTER)
+    rc = cli.main(["kubectl-jxsecret", "new", "app", "-n", "jx", "--store", "SecretStore/local", "--key", "p",
+                   "--validate", "local"], env)
+    assert (rc, err.getvalue()) == (0, LOCAL)
+    assert [d["secretKey"] for d in yaml.safe_load(out.getvalue())["spec"]["data"]] == ["k1", "k2"]
+    assert "namespace of" not in terminal.shown and "store (" not in terminal.shown
