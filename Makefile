@@ -25,6 +25,7 @@ demo: venv
 
 ## test: unit + integration tests against a fresh testbed, torn down afterwards
 test: venv
+	bash hack/system-packages.sh
 	JXSECRET_TESTBED_DIR=$(TEST_TESTBED) $(PY) hack/testbed up > /dev/null
 	JXSECRET_TESTBED_DIR=$(TEST_TESTBED) $(PY) -m pytest; status=$$?; \
 	  JXSECRET_TESTBED_DIR=$(TEST_TESTBED) $(PY) hack/testbed down; exit $$status
