@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 TEST_TESTBED := $(CURDIR)/.testbed-test
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test unit bench testbed-up testbed-down clean venv
+.PHONY: demo test unit bench testbed-up testbed-down clean venv dist
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -37,6 +37,10 @@ unit: venv
 ## bench: verify scaling (10..5000 ExternalSecrets) on its own testbed (.testbed-bench), torn down afterwards
 bench: venv
 	$(PY) bench/verify_scaling.py
+
+## dist: the krew archive for this platform, its sha256 and the manifest rendered for it, in dist/ (cached by content)
+dist: venv
+	PYTHON=$(CURDIR)/$(PY) bash hack/build-dist.sh
 
 testbed-up: venv
 	$(PY) hack/testbed up

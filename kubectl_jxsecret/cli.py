@@ -112,6 +112,19 @@ COMMANDS = [
                  "  kubectl jxsecret refresh -n jx --no-wait",
     ),
     Command(
+        name="ui", module="ui", output_formats=(),
+        help="a live web view of verify, on this machine, until Ctrl-C",
+        description="Serve a page on loopback (any free port) that lists every ExternalSecret as verify does,\n"
+                    "updated live from watches on ExternalSecrets and Secrets: filter, counts per state,\n"
+                    "grouping by namespace, and per row its data mapping, conditions, Warning events and\n"
+                    "Secret key names (never values). Every request needs the random token of the printed\n"
+                    "URL. --allow-refresh adds a Refresh (ESO force-sync) per row and per selection.\n\n"
+                    "Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 error.",
+        examples="kubectl jxsecret ui\n"
+                 "  kubectl jxsecret ui -n jx --no-browser\n"
+                 "  kubectl jxsecret ui --port 8765 --allow-refresh",
+    ),
+    Command(
         name="export", module="export", output_formats=(),
         help="write the values behind the selected ExternalSecrets to a private file",
         description="Read every store path the selected ExternalSecrets read (all namespaces unless -n)\n"
@@ -235,6 +248,16 @@ COMMANDS = [
         examples="kubectl jxsecret vault portforward\n"
                  "  eval \"$(kubectl jxsecret vault env)\"\n"
                  "  kubectl jxsecret vault wait --timeout 5m",
+    ),
+    Command(
+        name="completion", module="completion", kube_flags=False, output_formats=(),
+        help="shell completion: scripts for bash, zsh, fish; install for krew",
+        description="kubectl (>= 1.26) completes `kubectl jxsecret <TAB>` through kubectl_complete-jxsecret on PATH:\n"
+                    "pip installs it, krew cannot (run completion install). The bash, zsh and fish scripts\n"
+                    "complete kubectl-jxsecret called directly.",
+        examples="kubectl jxsecret completion install\n"
+                 "  source <(kubectl-jxsecret completion bash)\n"
+                 "  kubectl-jxsecret completion fish | source",
     ),
     Command(
         name="version", module="version", kube_flags=False,

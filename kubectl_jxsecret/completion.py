@@ -38,7 +38,7 @@ def main(words, env, build_parser) -> int:
 def complete(parser, words, environ):
     """(candidates, directive) for `words`, whose last element is the word being completed."""
     *done, current = words
-    seen = {}
+    seen = {" command": ""}  # the command being typed (for values that depend on it), then the flags' values
     expecting = None  # the option action whose value comes next
     for word in done:
         if expecting is not None:
@@ -54,6 +54,7 @@ def complete(parser, words, environ):
                     expecting = action
         elif word in subcommands(parser):
             parser = subcommands(parser)[word]
+            seen[" command"] = seen[" command"] or word
     if expecting is not None:
         return values_for(expecting, current, "", seen, environ)
     if current.startswith("-") and "=" in current:
@@ -116,6 +117,8 @@ def values_for(action, prefix, insert, seen, environ):
         return [], DEFAULT  # a file path: let the shell complete files
     elif action.dest == "context":
         values = contexts(seen, environ)
+    elif action.dest == "to" and seen.get(" command") == "replicate":  # replicate's targets: the Environments'
+        values = permanent_environment_namespaces(seen, environ)
     elif action.dest in ("namespace", "from_namespace", "to", "exclude"):
         values = kubectl_names("namespaces", seen, environ)
     elif action.dest in ("secret_names", "name"):  # copy NAME..., replicate --name: Secrets
@@ -123,10 +126,14 @@ def values_for(action, prefix, insert, seen, environ):
     elif action.dest in ("filter", "names"):
         values = kubectl_names(EXTERNALSECRETS, seen, environ, namespaced=True)
     elif action.dest == "store":
-        values = [f"ClusterSecretStore/{n}" for n in kubectl_names("clustersecretstores.external-secrets.io", seen,
-                                                                     environ)]
-        values += [f"SecretStore/{n}" for n in kubectl_names("secretstores.external-secrets.io", seen, environ,
-                                                             namespaced=True)]
+        # Both kinds at once, so the whole lookup stays within one DEADLINE.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            cluster = pool.submit(kubectl_names, "clustersecretstores.external-secrets.io", seen, environ)
+            namespaced = pool.submit(kubectl_names, "secretstores.external-secrets.io", seen, environ, True)
+            values = [f"ClusterSecretStore/{n}" for n in cluster.result()]
+            values += [f"SecretStore/{n}" for n in namespaced.result()]
     else:
         return [], NO_FILE_COMP
     return [(insert + v, "") for v in values if v.startswith(prefix)], NO_FILE_COMP
@@ -138,22 +145,38 @@ def contexts(seen, environ):
     return load(kubeconfig_flag=seen.get("kubeconfig"), env=environ).contexts()
 
 
+def permanent_environment_namespaces(seen, environ):
+    """The namespaces of the Permanent Jenkins X Environments in --from (default jx), as replicate copies to."""
+    jsonpath = '{range .items[?(@.spec.kind=="Permanent")]}{.spec.namespace}{"\\n"}{end}'
+    lines = kubectl_get(["environments.jenkins.io", f"--namespace={seen.get('from_namespace') or 'jx'}",
+                         "-o", f"jsonpath={jsonpath}"], seen, environ)
+    return sorted({line for line in lines if line})
+
+
 def kubectl_names(resource, seen, environ, namespaced=False):
     """Names of a resource from the live cluster through kubectl (respects every auth plugin); namespaced
     ones from -n, else from every namespace. Within DEADLINE or nothing: a shell must never hang on TAB."""
-    kubectl = environ.get("KUBECTL_PATH") or shutil.which("kubectl")
+    args = [resource, "-o", "name"]
+    if namespaced:
+        args.append(f"--namespace={seen['namespace']}" if seen.get("namespace") else "--all-namespaces")
+    return sorted({line.split("/", 1)[-1] for line in kubectl_get(args, seen, environ) if line})
+
+
+def kubectl_get(args, seen, environ):
+    """`kubectl get ARGS` with the typed --kubeconfig/--context: its stdout lines, or none."""
+    kubectl = environ.get("KUBECTL_PATH") or shutil.which("kubectl", path=environ.get("PATH"))
     if not kubectl:
         return []
-    cmd = [kubectl, "get", resource, "-o", "name", f"--request-timeout={DEADLINE}s"]
+    cmd = [kubectl, "get", *args, f"--request-timeout={DEADLINE}s"]
     for flag in ("kubeconfig", "context"):
         if seen.get(flag):
             cmd.append(f"--{flag}={seen[flag]}")
-    if namespaced:
-        cmd.append(f"--namespace={seen['namespace']}" if seen.get("namespace") else "--all-namespaces")
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=DEADLINE, env=dict(environ))
     except subprocess.TimeoutExpired:
         return []
+    except OSError:
+        return []
     if result.returncode != 0:
         return []
-    return sorted({line.split("/", 1)[-1] for line in result.stdout.split()})
+    return result.stdout.splitlines()

@@ -54,6 +54,26 @@ class Kube:
             raise api_error(status, data, method, path, self.context)
         return json.loads(data) if data else {}
 
+    def stream(self, path: str, query: dict | None = None, read_timeout: float | None = None):
+        """An open response to read as it arrives (a watch); the caller closes it. `read_timeout`: the longest
+        silence before the read fails (the server's watch timeoutSeconds plus a margin)."""
+        import urllib3
+
+        url = self.transport.host + path
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        try:
+            status, response = self.transport.request("GET", url, headers, None, read_timeout, preload=False)
+        except urllib3.exceptions.HTTPError as e:
+            raise KubeError(f"cannot reach the API server {self.server} (context \"{self.context}\"): "
+                            f"{connection_reason(e)}: check that the cluster is up and the context is right") from None
+        if not 200 <= status < 300:
+            data = response.read()
+            response.release_conn()
+            raise api_error(status, data, "GET", path, self.context)
+        return response
+
     def served_resources(self, groups: tuple[str, ...]) -> dict[tuple[str, str], set[str]]:
         """(group, version) -> resource names, in ONE request where the server has aggregated
         discovery (Kubernetes >= 1.30); older servers get one more GET per version of `groups`."""

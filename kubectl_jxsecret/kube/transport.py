@@ -143,7 +143,8 @@ class LightTransport:
             self._cert_pool = (credential.cert, urllib3.PoolManager(ssl_context=context, **self.pool_kw))
         return self._cert_pool[1], None
 
-    def request(self, method, url, headers, body, timeout):
+    def request(self, method, url, headers, body, timeout, preload=True):
+        """(status, bytes); with preload=False (status, the open urllib3 response) for a watch to stream."""
         import urllib3
 
         headers = with_impersonation(headers, self.impersonation)
@@ -153,11 +154,13 @@ class LightTransport:
             if authorization:
                 headers["Authorization"] = authorization
             response = pool.request(method, url, headers=headers, body=data,
-                                    timeout=urllib3.Timeout(total=timeout) if timeout else None)
+                                    timeout=urllib3.Timeout(total=timeout) if timeout and preload else
+                                    urllib3.Timeout(connect=min(timeout, 10), read=timeout) if timeout else None,
+                                    preload_content=preload)
             if response.status == 401 and self.exec and attempt == 0:
                 self.exec.forget()  # like client-go: a rejected plugin credential is asked for again, once
                 continue
-            return response.status, response.data
+            return response.status, (response.data if preload else response)
 
 
 class KubernetesClientTransport:
@@ -218,7 +221,7 @@ class KubernetesClientTransport:
             raise ConfigError(f'getting credentials: auth-provider {self.provider} gave no usable token '
                               f'(context "{self.context}"): log in again, or fix the user in the kubeconfig')
 
-    def request(self, method, url, headers, body, timeout):
+    def request(self, method, url, headers, body, timeout, preload=True):
         headers = with_impersonation(headers, self.impersonation)
         path = url[len(self.host):]
         with captured_log() as log:
@@ -227,8 +230,9 @@ class KubernetesClientTransport:
         self.check_credentials(log)
         if self.exec and self.exec.get().token:
             headers["Authorization"] = f"Bearer {self.exec.get().token}"
-        response = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
-        return response.status, response.read()
+        response = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout,
+                                                _preload_content=preload)
+        return response.status, (response.read() if preload else response)
 
 
 def new_client(merged: dict, context: str):

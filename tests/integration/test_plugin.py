@@ -1,5 +1,7 @@
 """Real kubectl finds the plugin on PATH, dispatches to it, and asks it for completions."""
 
+import subprocess
+
 import pytest
 
 from kubectl_jxsecret import __version__
@@ -63,3 +65,36 @@ def test_completion_wrapper_for_krew_installs(testbed, tmp_path):
     result = testbed.run("kubectl", "__complete", "jxsecret", "vault", "", PATH=path)
     assert f"About to call: {tmp_path}/kubectl_complete-jxsecret vault" in result.stderr
     assert result.stdout.splitlines()[0].startswith("portforward\t")
+
+
+def test_live_completion_of_a_cluster_that_never_answers_gives_nothing(testbed, tmp_path):
+    """A server that accepts and never answers: after the deadline (1 s) no candidates, no error text, exit 0;
+    the subprocess timeout (far above the deadline) only turns a hang into a failure."""
+    import socket
+
+    import yaml
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    config = tmp_path / "hole.kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "clusters": [{"name": "hole", "cluster": {"server": f"http://127.0.0.1:{hole.getsockname()[1]}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "hole", "context": {"cluster": "hole", "user": "u"}}], "current-context": "hole"}))
+    try:
+        for words in (["verify", "-n", ""], ["verify", "-f", ""], ["vault", "env", "--store", ""],
+                      ["replicate", "--to", ""]):
+            result = subprocess.run(["kubectl-jxsecret", "__complete", *words], capture_output=True, text=True,
+                                    env=testbed.env(KUBECONFIG=str(config)), timeout=15)
+            assert (result.returncode, result.stdout, result.stderr) == (0, ":4\n", ""), words
+    finally:
+        hole.close()
+
+
+def test_replicate_to_completes_the_permanent_environments_namespaces(testbed):
+    """Environments dev (Development, namespace jx), staging and production (Permanent) live in jx."""
+    lines = testbed.kubectl("__complete", "jxsecret", "replicate", "--to", "").stdout.splitlines()
+    assert lines == ["jx-production", "jx-staging", ":4"]
+    lines = testbed.kubectl("__complete", "jxsecret", "replicate", "--from", "jx-staging", "--to", "").stdout
+    assert lines.splitlines() == [":4"]  # no Environments there

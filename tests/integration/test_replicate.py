@@ -261,5 +261,6 @@ def test_completion_offers_secrets_and_namespaces(testbed, fresh):
     testbed.apply(secret("db", src, k="1"), secret("dbx", src, k="2"))
     names = testbed.kubectl("__complete", "jxsecret", "copy", "-n", src, "d").stdout.splitlines()
     assert names == ["db", "dbx", ":4"]
-    namespaces = testbed.kubectl("__complete", "jxsecret", "replicate", "--to", src).stdout.splitlines()
+    # copy goes anywhere; replicate --to offers the Permanent Environments' namespaces (test_plugin.py).
+    namespaces = testbed.kubectl("__complete", "jxsecret", "copy", "--to", src).stdout.splitlines()
     assert namespaces == [src, ":4"]

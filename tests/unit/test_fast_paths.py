@@ -40,10 +40,16 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)), fi
     ["__complete", "populate", "--"],
     ["__complete", "rotate", "--schema-dir", ""],
     ["vault", "portforward", "--help"],
+    ["ui", "--help"],
+    ["__complete", "ui", "--"],
     ["__complete", "vault", ""],
     ["__complete", ""],
     ["__complete", "version", "--"],
     ["__complete", "version", "-o", ""],
+    ["completion", "--help"],
+    ["completion", "bash"],
+    ["__complete", "completion", ""],
+    ["__complete", "replicate", "--to", ""],
 ])
 def test_fast_path_imports_nothing_heavy(args):
     code = PROBE.replace("ARGS", repr(args)).replace("HEAVY", repr(HEAVY))

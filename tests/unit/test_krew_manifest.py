@@ -1,5 +1,6 @@
-"""krew-manifest.yaml against the rules of krew's own validation (internal/index/validation) and
-krew-index CI (see the team notes); real `kubectl krew install --manifest` comes with packaging."""
+"""krew-manifest.yaml (the template `make dist` renders) against the rules of krew's own validation
+(internal/index/validation) and krew-index CI (see the team notes); real `kubectl krew install` of the
+rendered manifest is tests/integration/test_krew.py."""
 
 import re
 from pathlib import Path
@@ -23,6 +24,23 @@ def test_spec_fields():
     assert "\n" not in spec["shortDescription"] and len(spec["shortDescription"]) <= 50  # krew search cuts at 50
     assert spec["description"].strip()
     assert "completion install" in spec["caveats"]
+    assert "vault portforward" in spec["caveats"]
+    assert "kubectl jxsecret verify" in spec["description"]  # examples (test_promises checks each one parses)
+
+
+def test_version_is_the_package_version():
+    from kubectl_jxsecret import __version__
+
+    assert MANIFEST["spec"]["version"] == f"v{__version__}"
+
+
+def test_linux_and_darwin_on_amd64_and_arm64_each_with_the_license():
+    platforms = MANIFEST["spec"]["platforms"]
+    assert sorted((p["selector"]["matchLabels"]["os"], p["selector"]["matchLabels"]["arch"]) for p in platforms) == [
+        ("darwin", "amd64"), ("darwin", "arm64"), ("linux", "amd64"), ("linux", "arm64")]
+    for p in platforms:
+        assert {"from": "LICENSE", "to": "."} in p["files"]
+        assert p["bin"] == "kubectl-jxsecret"
 
 
 def test_platforms():
