@@ -212,6 +212,17 @@ def eso_note(sources: list[dict]) -> list[str]:
             "(run this again after a change)"]
 
 
+def run_command(options, env) -> int:
+    """replicate's and copy's run(): their Options validated, completed and run, the outcome rendered."""
+    from . import output
+
+    options.validate()
+    options.complete()
+    outcome = options.run()
+    output.render_replication(outcome, env)
+    return exit_status(outcome)
+
+
 def exit_status(outcome: Outcome) -> int:
     """0 every copy in place, 1 a target or write failed, 3 a foreign Secret kept a copy out."""
     from .errors import ExitStatus

@@ -4,7 +4,6 @@ copies only, no write when up to date, --dry-run): see replicator.py and model/r
 
 from dataclasses import dataclass, field
 
-from .. import output
 from ..errors import UsageError
 from ..flags import KubeFlags, add_kube_flags
 from ..model.replication import Target
@@ -63,11 +62,6 @@ class Options:
 
 
 def run(args, env) -> int:
-    from ..replicator import exit_status
+    from ..replicator import run_command
 
-    options = Options.from_args(args)
-    options.validate()
-    options.complete()
-    outcome = options.run()
-    output.render_replication(outcome, env)
-    return exit_status(outcome)
+    return run_command(Options.from_args(args), env)

@@ -5,7 +5,6 @@ and model/replication.py for what a copy is and when it is written.
 
 from dataclasses import dataclass, field
 
-from .. import output
 from ..errors import JxSecretError, KubeError, UsageError
 from ..flags import KubeFlags, add_kube_flags
 from ..model.replication import SOURCE_SELECTOR, Target
@@ -139,11 +138,6 @@ class Options:
 
 
 def run(args, env) -> int:
-    from ..replicator import exit_status
+    from ..replicator import run_command
 
-    options = Options.from_args(args)
-    options.validate()
-    options.complete()
-    outcome = options.run()
-    output.render_replication(outcome, env)
-    return exit_status(outcome)
+    return run_command(Options.from_args(args), env)
