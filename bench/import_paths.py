@@ -24,6 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from testbed_run import testbed  # bench/ is on sys.path when a bench script runs
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 STATE = REPO / ".testbed-bench-import"
@@ -34,13 +36,6 @@ EXTERNALSECRETS = 50
 
 def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def testbed(command):
-    env = dict(os.environ, JXSECRET_TESTBED_DIR=str(STATE))
-    out = subprocess.run([sys.executable, str(REPO / "hack" / "testbed"), command], env=env, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return dict(line[len("export "):].split("=", 1) for line in out.splitlines() if line.startswith("export "))
 
 
 class Audit:
@@ -100,7 +95,7 @@ def main(argv):
     parser.add_argument("--paths", type=int, default=500, help="store paths to import (default: %(default)s)")
     args = parser.parse_args(argv[1:])
     n = args.paths - args.paths % EXTERNALSECRETS
-    exports = testbed("up")
+    exports = testbed("up", STATE)
     try:
         audit = Audit(exports["JXSECRET_TESTBED_VAULT_AUDIT_LOG"])
         import hvac
@@ -130,7 +125,7 @@ def main(argv):
                                       "vault_requests": dict(sorted(audit.count(mark, token["accessor"]).items()))}
         log(f"bao kv put loop: {results['bao kv put loop']['write_s']:.2f} s")
     finally:
-        testbed("down")
+        testbed("down", STATE)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     bao = results["bao kv put loop"]["write_s"]

@@ -30,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
+from testbed_run import testbed  # bench/ is on sys.path when a bench script runs
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 STATE = REPO / ".testbed-bench-replicate"
@@ -49,13 +51,6 @@ done
 
 def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def testbed(command):
-    env = dict(os.environ, JXSECRET_TESTBED_DIR=str(STATE))
-    out = subprocess.run([sys.executable, str(REPO / "hack" / "testbed"), command], env=env, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return dict(line[len("export "):].split("=", 1) for line in out.splitlines() if line.startswith("export "))
 
 
 class Cluster:
@@ -146,13 +141,13 @@ def main(argv):
     sizes = sorted(int(s) for s in args.sizes.split(","))
     results = {"benchmark": "replicate", "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "sizes": {}}
     log(f"testbed in {STATE}")
-    cluster = Cluster(testbed("up"))
+    cluster = Cluster(testbed("up", STATE))
     try:
         for n in sizes:
             results["sizes"][n] = measure(cluster, n, n == sizes[-1])
     finally:
         if not args.keep:
-            testbed("down")
+            testbed("down", STATE)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print("| N Secrets × 3 Environments | run | wall s | requests (reads + writes) |")

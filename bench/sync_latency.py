@@ -26,6 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
+from testbed_run import testbed  # bench/ is on sys.path when a bench script runs
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 STATE = REPO / ".testbed-bench-sync"
@@ -35,13 +37,6 @@ ON_ITS_OWN_LIMIT = 600.0  # seconds: ESO's back-off can reach 7 minutes
 
 def log(msg):
     print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-def testbed(command, mode):
-    env = dict(os.environ, JXSECRET_TESTBED_DIR=str(STATE), JXSECRET_TESTBED_ESO=mode)
-    out = subprocess.run([sys.executable, str(REPO / "hack" / "testbed"), command], env=env, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return dict(line[len("export "):].split("=", 1) for line in out.splitlines() if line.startswith("export "))
 
 
 class Cluster:
@@ -87,7 +82,7 @@ class Cluster:
 
 def measure(mode, runs, wait_for_retry):
     log(f"testbed with ESO={mode} in {STATE}")
-    cluster = Cluster(testbed("up", mode))
+    cluster = Cluster(testbed("up", STATE, JXSECRET_TESTBED_ESO=mode))
     namespace = f"bench-sync-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", namespace)
     cases = [("force-sync", True, runs, 60.0)] + ([("on its own", False, 1, ON_ITS_OWN_LIMIT)] if wait_for_retry else [])
@@ -118,7 +113,7 @@ def main(argv):
         for mode in modes:
             results["controllers"][mode] = measure(mode, args.runs, args.wait_for_retry)
     finally:
-        testbed("down", modes[-1])
+        testbed("down", STATE, JXSECRET_TESTBED_ESO=modes[-1])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print("| controller | value written + force-sync → verify populated (median) | value written, no force-sync |")
