@@ -1,6 +1,4 @@
-# The PyInstaller entry point of the krew archive (hack/build-dist.sh): the same main() pip's entry points run.
-import sys
+# The PyInstaller entry point of the krew archive (hack/build-dist.sh): the same run() pip's entry points use.
+from kubectl_jxsecret.cli import run
 
-from kubectl_jxsecret.cli import main
-
-sys.exit(main())
+run()
