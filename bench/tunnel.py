@@ -6,6 +6,7 @@ Runs on its own testbed (.testbed-bench-tunnel), torn down afterwards. Prints a 
 writes bench/results/tunnel.json. A benchmark, not a test: it reports, it does not judge.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -74,17 +75,33 @@ def time_command(cmd, env):
     return time.monotonic() - started
 
 
-def main():
+def main(argv):
+    global STATE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--testbed-dir", type=Path, default=STATE,
+                        help="the bench's own testbed (default: %(default)s)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also time `vault portforward` from the kubectl_jxsecret in DIR (PYTHONPATH)")
+    args = parser.parse_args(argv[1:])
+    STATE = args.testbed_dir.resolve()
     exports = dict(line[len("export "):].split("=", 1) for line in testbed("up").splitlines()
                    if line.startswith("export "))
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_", "KUBECONFIG"))}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("VAULT_", "BAO_", "KUBECONFIG", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH"))}
         env.update(KUBECONFIG=exports["KUBECONFIG"], PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", HOME="/nonexistent")
         results = {"ours": [], "kubectl": [], "wait_tunnelled": [], "wait_direct": []}
+        portforward = ["kubectl", "jxsecret", "vault", "portforward", "--port", "0"]
+        if args.baseline:
+            results["baseline"] = []
+            time_tunnel(portforward, dict(env, PYTHONPATH=str(args.baseline)), ours)  # warm-up: its .pyc files
+        time_tunnel(portforward, env, ours)
         for _ in range(RUNS):  # interleaved, so drift hits both alike
-            results["ours"].append(time_tunnel(["kubectl", "jxsecret", "vault", "portforward", "--port", "0"], env, ours))
+            results["ours"].append(time_tunnel(portforward, env, ours))
             results["kubectl"].append(time_tunnel(["kubectl", "port-forward", "-n", "jx-vault", "pod/vault-0", ":8200"],
                                                   env, kubectls))
+            if args.baseline:
+                results["baseline"].append(time_tunnel(portforward, dict(env, PYTHONPATH=str(args.baseline)), ours))
             results["wait_tunnelled"].append(time_command(["kubectl", "jxsecret", "vault", "wait"], env))
             results["wait_direct"].append(time_command(["kubectl", "jxsecret", "vault", "wait"],
                                                        dict(env, VAULT_ADDR=exports["VAULT_ADDR"], VAULT_TOKEN="root")))
@@ -104,9 +121,12 @@ def main():
     print(f"| `kubectl jxsecret vault portforward --port 0` | {median['ours']:.3f} |")
     print(f"| `kubectl port-forward pod/vault-0 :8200` | {median['kubectl']:.3f} |")
     print(f"| ratio ours / kubectl | {report['ratio_ours_to_kubectl']:.2f} |")
+    if "baseline" in median:
+        print(f"| baseline `vault portforward` (--baseline) | {median['baseline']:.3f} |")
+        print(f"| ratio baseline / kubectl | {median['baseline'] / median['kubectl']:.2f} |")
     print(f"| `vault wait`, in-cluster address (discovery + automatic tunnel) | {median['wait_tunnelled']:.3f} |")
     print(f"| `vault wait`, direct VAULT_ADDR | {median['wait_direct']:.3f} |")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)

@@ -1,11 +1,14 @@
 """A thin REST layer: JSON in, dicts out, over the transport the kubeconfig user needs.
 
 No generated API classes or pydantic models (`CoreV1Api` alone costs ~0.7 s to import); the
-kubernetes client is only loaded for auth-provider users and proxies (see transport.py). Every failure
-becomes a one-line KubeError that names the server, the context and, where it can, the fix.
+kubernetes client is only loaded for auth-provider users (see transport.py). Every failure becomes a
+one-line KubeError that names the server, the context and, where it can, the fix. Retries are
+client-go's, whatever the transport: an answer 429 or 5xx with Retry-After is asked again after that
+many seconds, a GET whose connection was cut after 1 s, at most MAX_RETRIES times.
 """
 
 import json
+import time
 import urllib.parse
 from collections.abc import Iterator
 
@@ -17,6 +20,7 @@ USER_AGENT = f"kubectl-jxsecret/{__version__}"
 AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 PAGE_SIZE = 500  # kubectl's chunk size: bounded memory whatever the object count
+MAX_RETRIES = 10  # client-go's
 
 
 class Kube:
@@ -37,42 +41,49 @@ class Kube:
 
     def request(self, method: str, path: str, query: dict | None = None, body=None,
                 content_type: str = "application/json", accept: str = "application/json") -> dict:
-        import urllib3
-
-        url = self.transport.host + path
-        if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
         headers = {"Accept": accept, "User-Agent": self.user_agent}
         if body is not None:
             headers["Content-Type"] = content_type
-        try:
-            status, data = self.transport.request(method, url, headers, body, self.timeout)
-        except urllib3.exceptions.HTTPError as e:
-            raise KubeError(f"cannot reach the API server {self.server} (context \"{self.context}\"): "
-                            f"{connection_reason(e)}: check that the cluster is up and the context is right") from None
-        if not 200 <= status < 300:
-            raise api_error(status, data, method, path, self.context)
-        return json.loads(data) if data else {}
+        response = self.send(method, path, query, headers, body, self.timeout, preload=True)
+        if not 200 <= response.status < 300:
+            raise api_error(response.status, response.data, method, path, self.context)
+        return json.loads(response.data) if response.data else {}
 
     def stream(self, path: str, query: dict | None = None, read_timeout: float | None = None):
-        """An open response to read as it arrives (a watch); the caller closes it. `read_timeout`: the longest
-        silence before the read fails (the server's watch timeoutSeconds plus a margin)."""
-        import urllib3
+        """An open response to read as it arrives (a watch); the caller closes it (release_conn). `read_timeout`:
+        the longest silence before the read fails (the server's watch timeoutSeconds plus a margin)."""
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        response = self.send("GET", path, query, headers, None, read_timeout, preload=False)
+        if not 200 <= response.status < 300:
+            data = response.read()
+            response.release_conn()
+            raise api_error(response.status, data, "GET", path, self.context)
+        return response
+
+    def send(self, method, path, query, headers, body, timeout, preload):
+        from .transport import Unreachable
 
         url = self.transport.host + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v not in (None, "")})
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
-        try:
-            status, response = self.transport.request("GET", url, headers, None, read_timeout, preload=False)
-        except urllib3.exceptions.HTTPError as e:
-            raise KubeError(f"cannot reach the API server {self.server} (context \"{self.context}\"): "
-                            f"{connection_reason(e)}: check that the cluster is up and the context is right") from None
-        if not 200 <= status < 300:
-            data = response.read()
-            response.release_conn()
-            raise api_error(status, data, "GET", path, self.context)
-        return response
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                response = self.transport.request(method, url, headers, body, timeout, preload=preload)
+            except Unreachable as e:
+                if not (e.reset and method == "GET" and attempt < MAX_RETRIES):
+                    via = f" through the proxy {e.proxy}" if e.proxy else ""
+                    raise KubeError(f"cannot reach the API server {self.server}{via} (context \"{self.context}\"): "
+                                    f"{connection_reason(e)}: check that the cluster is up and the context is right"
+                                    ) from None
+                time.sleep(1)
+                continue
+            wait = retry_after(response.status, response.headers.get("Retry-After"))
+            if wait is None or attempt == MAX_RETRIES:
+                return response
+            if not preload:
+                response.read()
+                response.release_conn()
+            time.sleep(wait)
 
     def served_resources(self, groups: tuple[str, ...]) -> dict[tuple[str, str], set[str]]:
         """(group, version) -> resource names, in ONE request where the server has aggregated
@@ -118,10 +129,20 @@ def api_error(status: int, body: bytes, method: str, path: str, context: str) ->
     return KubeError(message, status)
 
 
+def retry_after(status: int, header: str | None) -> int | None:
+    """Seconds to wait before asking again (client-go's checkWait): 429 and 5xx answers with a Retry-After
+    in whole seconds; None: do not ask again."""
+    if status != 429 and status < 500:
+        return None
+    try:
+        return max(int((header or "").strip()), 0)
+    except ValueError:
+        return None
+
+
 def connection_reason(e: Exception) -> str:
-    """urllib3 wraps the cause (refused, timeout, TLS) a few levels deep: find the useful words."""
-    cause = getattr(e, "reason", None) or e
-    text = str(cause)
+    """The useful words of a connection failure (refused, timeout, TLS), without the library's wrapping."""
+    text = str(e)
     for known in ("Connection refused", "timed out", "Name or service not known", "certificate verify failed",
                   "No route to host"):
         if known in text:

@@ -1,31 +1,42 @@
-"""How bytes get to the API server: a light urllib3 transport for the common kubeconfig users
-(client certificates, bearer tokens, token files, basic auth, exec credential plugins), and the
-kubernetes client for the rest (auth-provider plugins, proxies), which costs ~0.25 s more to import.
+"""How bytes get to the API server: a light transport (http1.py and ssl, keep-alive connections) for the
+common kubeconfig users (client certificates, bearer tokens, token files, basic auth, exec credential
+plugins), and the kubernetes client for auth-provider plugins, which costs ~0.25 s more to import.
 
-Both answer `request(method, url, headers, body, timeout) -> (status, bytes)` and raise
-urllib3's HTTPError subclasses when the server cannot be reached. Neither sends a request without
-the credentials the kubeconfig asks for: a plugin that cannot give them stops the command (ConfigError).
+Both answer `request(method, url, headers, body, timeout, preload) -> response` (`status`, `headers`,
+`data` when preloaded, else `stream(n)`, `read()` and `release_conn()`), go through the proxy that
+proxy.py picks (client-go's rules), and raise Unreachable when the server cannot be reached. Neither
+retries: client.py retries both alike. Neither sends a request without the credentials the kubeconfig
+asks for: a plugin that cannot give them stops the command (ConfigError).
 """
 
 import base64
 import contextlib
 import json
-import logging
 import os
+import select
 import ssl
-import tempfile
 import threading
 
 from ..errors import ConfigError, first_line
+from .http1 import Connection
+from .proxy import proxy_for, redacted
 
 # User fields only the kubernetes client knows how to turn into credentials.
 HEAVY_USER_FIELDS = ("auth-provider",)
-# Legacy auth-provider plugins kubectl removed (1.26), with the exec plugin that replaced each.
-REMOVED_AUTH_PROVIDERS = {"gcp": "gke-gcloud-auth-plugin", "azure": "kubelogin"}
+MAX_IDLE_CONNECTIONS = 8  # kept open for the next request; more may be open at once (parallel LISTs)
+
+
+class Unreachable(Exception):
+    """The API server (or the proxy before it) could not be reached, or cut the connection.
+    `reset`: it was cut after it was open (client-go retries a GET then); `proxy`: the proxy it went through."""
+
+    def __init__(self, reason: str, reset: bool = False, proxy: str = ""):
+        super().__init__(reason)
+        self.reset, self.proxy = reset, proxy
 
 
 def needs_kubernetes_client(cluster: dict, user: dict) -> bool:
-    return any(user.get(f) for f in HEAVY_USER_FIELDS) or bool(cluster.get("proxy-url"))
+    return any(user.get(f) for f in HEAVY_USER_FIELDS)
 
 
 def _pem(entry: dict, field: str, what: str) -> bytes | None:
@@ -52,21 +63,40 @@ def tls_context(cluster: dict, user: dict) -> ssl.SSLContext:
     cert = _pem(user, "client-certificate", "client certificate")
     key = _pem(user, "client-key", "client key")
     if cert and key:
-        # ssl only loads key pairs from files: a private directory, removed as soon as they are read.
-        with tempfile.TemporaryDirectory(prefix="jxsecret-") as d:
-            paths = []
-            for name, data in (("cert.pem", cert), ("key.pem", key)):
-                path = os.path.join(d, name)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                paths.append(path)
+        with key_pair_files(cert, key) as paths:
             try:
                 ctx.load_cert_chain(*paths)
             except ssl.SSLError:
                 raise ConfigError("the kubeconfig's client certificate and key do not match or cannot be read: "
                                   "fix the user entry") from None
     return ctx
+
+
+@contextlib.contextmanager
+def key_pair_files(cert: bytes, key: bytes):
+    """Paths ssl can load a key pair from (it only reads files): anonymous in-memory files where the
+    system has them (the key never touches a disk), else a private directory removed right after."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fds = [os.memfd_create(name, os.MFD_CLOEXEC) for name in ("jxsecret-cert", "jxsecret-key")]
+        try:
+            for fd, data in zip(fds, (cert, key)):
+                os.write(fd, data)
+            yield [f"/proc/self/fd/{fd}" for fd in fds]
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="jxsecret-") as d:
+        paths = []
+        for name, data in (("cert.pem", cert), ("key.pem", key)):
+            path = os.path.join(d, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            paths.append(path)
+        yield paths
 
 
 def auth_header(user: dict) -> str | None:
@@ -85,7 +115,8 @@ def auth_header(user: dict) -> str | None:
 
 
 def impersonation_headers(user: dict) -> list[tuple[str, str]]:
-    """kubeconfig `as`, `as-uid`, `as-groups`, `as-user-extra` (kubectl's --as flags, kept in a user)."""
+    """kubeconfig `as`, `as-uid`, `as-groups`, `as-user-extra` (kubectl's --as flags, kept in a user);
+    a header repeated once per group, as client-go sends it."""
     pairs = [("Impersonate-User", user["as"])] if user.get("as") else []
     if user.get("as-uid"):
         pairs.append(("Impersonate-Uid", user["as-uid"]))
@@ -95,13 +126,14 @@ def impersonation_headers(user: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def with_impersonation(headers: dict, pairs: list[tuple[str, str]]):
-    import urllib3
+def proxy_authorization(proxy) -> dict:
+    """Basic credentials of a proxy URL's user:password, as Go sends them."""
+    if proxy is None or proxy.username is None:
+        return {}
+    import urllib.parse
 
-    merged = urllib3.HTTPHeaderDict(headers)
-    for name, value in pairs:
-        merged.add(name, value)  # a header repeated once per group, as client-go sends it
-    return merged
+    pair = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+    return {"Proxy-Authorization": f"Basic {base64.b64encode(pair.encode()).decode()}"}
 
 
 def pem_user(credential) -> dict:
@@ -110,172 +142,170 @@ def pem_user(credential) -> dict:
             "client-key-data": base64.b64encode(credential.key).decode()}
 
 
-class LightTransport:
-    def __init__(self, cluster: dict, user: dict, context: str = ""):
-        import urllib3  # ~80 ms, a third of the kubernetes client
+def dropped(sock) -> bool:
+    """An idle kept connection the server closed (or wrote to: it is not ours to read then)."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
-        from .exec_credential import ExecPlugin
+
+def unreachable(e: Exception, proxy=None) -> Unreachable:
+    reset = isinstance(e, (ConnectionResetError, BrokenPipeError))
+    text = str(e) or type(e).__name__
+    if isinstance(e, ssl.SSLCertVerificationError):
+        text = f"certificate verify failed: {e.verify_message}"
+    return Unreachable(first_line(text), reset, redacted(proxy) if proxy else "")
+
+
+class Response:
+    """One answer of the light transport. Its connection goes back to the transport for the next
+    request once the body is read to its end; a body left half read closes it."""
+
+    def __init__(self, transport, connection: Connection, answer):
+        self.transport, self.connection, self.answer = transport, connection, answer
+        self.status, self.headers = answer.status, answer.headers
+        self.data = b""
+
+    def read(self) -> bytes:
+        try:
+            self.data = self.answer.read()
+        except (OSError, ValueError) as e:
+            self.connection.close()
+            raise unreachable(e, self.transport.proxy) from None
+        self.release_conn()
+        return self.data
+
+    def stream(self, amount: int):
+        """The body as it arrives, in pieces of at most `amount` bytes."""
+        try:
+            while chunk := self.answer.read1(amount):
+                yield chunk
+        except (OSError, ValueError) as e:
+            raise unreachable(e, self.transport.proxy) from None
+
+    def release_conn(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        if self.answer.reusable:
+            self.transport.keep(connection)
+        else:
+            connection.close()
+
+
+class LightTransport:
+    """Requests for users whose credentials are a client certificate or a header (token, basic auth, an exec
+    plugin's either): connections kept open between requests (a TLS handshake costs several times a small
+    LIST), shared by threads."""
+
+    def __init__(self, cluster: dict, user: dict, context: str = "", environ=os.environ):
+        import urllib.parse
 
         self.host = cluster["server"].rstrip("/")
+        server = urllib.parse.urlsplit(self.host)
+        self.https = server.scheme == "https"
+        self.host_header = server.netloc.rpartition("@")[2]
+        try:
+            self.address = (server.hostname or "", server.port or (443 if self.https else 80))
+        except ValueError:
+            raise ConfigError(f"the cluster's server {self.host} has an invalid port: fix the kubeconfig") from None
+        self.server_name = cluster.get("tls-server-name") or server.hostname
+        self.proxy = proxy_for(self.host, cluster, environ)
         self.cluster = cluster
-        self.pool_kw = {"maxsize": 8, "retries": False}
-        if cluster.get("tls-server-name"):
-            self.pool_kw["server_hostname"] = cluster["tls-server-name"]
         self.impersonation = impersonation_headers(user)
         # An exec plugin runs when the first request needs it (as in kubectl), not when we start.
-        self.exec = ExecPlugin(user["exec"], cluster, context) if user.get("exec") else None
+        self.exec = None
+        if user.get("exec"):
+            from .exec_credential import ExecPlugin  # and subprocess: only for its users
+
+            self.exec = ExecPlugin(user["exec"], cluster, context)
         self.user = {k: v for k, v in user.items() if k != "exec"}
-        self.pool = urllib3.PoolManager(ssl_context=tls_context(cluster, self.user), **self.pool_kw)
+        self.ssl_context = tls_context(cluster, self.user) if self.https else None
         self.authorization = None if self.exec else auth_header(user)
-        self._cert_pool: tuple[bytes, object] | None = None  # (exec plugin's certificate, its pool)
+        self._exec_cert: bytes | None = None  # the exec plugin's certificate that ssl_context holds
+        self._idle: list[Connection] = []
+        self._lock = threading.Lock()
 
-    def credentials(self):
-        """(pool, Authorization header or None) for the next request."""
-        import urllib3
-
+    def credentials(self) -> str | None:
+        """The Authorization header of the next request, if any (an exec plugin's certificate goes in
+        the TLS context instead)."""
         if self.exec is None:
-            return self.pool, self.authorization
+            return self.authorization
         credential = self.exec.get()
         if credential.token:
-            return self.pool, f"Bearer {credential.token}"
-        if self._cert_pool is None or self._cert_pool[0] != credential.cert:
+            return f"Bearer {credential.token}"
+        if self._exec_cert != credential.cert:
             context = tls_context(self.cluster, {**self.user, **pem_user(credential)})
-            self._cert_pool = (credential.cert, urllib3.PoolManager(ssl_context=context, **self.pool_kw))
-        return self._cert_pool[1], None
+            with self._lock:
+                self.ssl_context, self._exec_cert, idle, self._idle = context, credential.cert, self._idle, []
+            for connection in idle:
+                connection.close()
+        return None
 
-    def request(self, method, url, headers, body, timeout, preload=True):
-        """(status, bytes); with preload=False (status, the open urllib3 response) for a watch to stream."""
-        import urllib3
+    def keep(self, connection) -> None:
+        with self._lock:
+            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
 
-        headers = with_impersonation(headers, self.impersonation)
+    def connection(self, timeout) -> tuple[Connection, bool]:
+        """(a connection, whether it is a kept one)."""
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not dropped(connection.sock):
+                    connection.settimeout(timeout)
+                    return connection, True
+                connection.close()
+        return self.new_connection(timeout), False
+
+    def new_connection(self, timeout) -> Connection:
+        tls = (self.ssl_context, self.server_name) if self.https else None
+        if not self.proxy:
+            return Connection(self.address, timeout, tls)
+        proxy = (self.proxy.hostname, self.proxy.port)
+        if not self.https:  # plain http: requests in absolute form to the proxy
+            return Connection(proxy, timeout)
+        return Connection(proxy, timeout, tls, tunnel=(self.address, proxy_authorization(self.proxy)))
+
+    def send(self, method, url, headers: list[tuple[str, str]], data: bytes | None, timeout) -> Response:
+        target = url[len(self.host):] or "/"
+        if self.proxy and not self.https:
+            target = url
+            headers = headers + list(proxy_authorization(self.proxy).items())
+        while True:
+            connection, kept = self.connection(timeout)
+            try:
+                return Response(self, connection, connection.request(method, target, self.host_header, headers, data))
+            except (OSError, ValueError) as e:
+                connection.close()
+                # A kept connection the server closed as we sent: it never saw the request; a new one.
+                if kept and isinstance(e, (ConnectionResetError, BrokenPipeError)):
+                    continue
+                raise unreachable(e, self.proxy) from None
+
+    def request(self, method, url, headers: dict, body, timeout, preload=True) -> Response:
+        pairs = [*headers.items(), *self.impersonation]
         data = json.dumps(body).encode() if body is not None else None
         for attempt in range(2):
-            pool, authorization = self.credentials()
-            if authorization:
-                headers["Authorization"] = authorization
-            response = pool.request(method, url, headers=headers, body=data,
-                                    timeout=urllib3.Timeout(total=timeout) if timeout and preload else
-                                    urllib3.Timeout(connect=min(timeout, 10), read=timeout) if timeout else None,
-                                    preload_content=preload)
+            authorization = self.credentials()
+            response = self.send(method, url, pairs + ([("Authorization", authorization)] if authorization else []),
+                                 data, timeout)
             if response.status == 401 and self.exec and attempt == 0:
+                response.read()
                 self.exec.forget()  # like client-go: a rejected plugin credential is asked for again, once
                 continue
-            return response.status, (response.data if preload else response)
+            if preload:
+                response.read()
+            return response
 
 
-class KubernetesClientTransport:
-    """The kubernetes client's ApiClient: auth-provider plugins, proxies, and token refresh.
-
-    That client logs what goes wrong with credentials through the root logger and sends the request
-    anyway; here its log is caught, and a user without usable credentials stops the command instead."""
-
-    def __init__(self, merged: dict, context: str, user: dict, cluster: dict | None = None):
-        from .exec_credential import ExecPlugin
-
-        self.context = context
-        provider = (user.get("auth-provider") or {}).get("name") or ""
-        if provider in REMOVED_AUTH_PROVIDERS:
-            raise ConfigError(f"getting credentials: the {provider} auth plugin has been removed from kubectl "
-                              f'(context "{context}"): use the {REMOVED_AUTH_PROVIDERS[provider]} exec plugin')
-        self.provider = provider
-        # Exec plugins are ours (exec_credential), behind a proxy too: the client gets their credential.
-        self.exec = ExecPlugin(user["exec"], cluster or {}, context) if user.get("exec") else None
-        if self.exec:
-            merged = self.with_exec_credential(merged, context)
-        with captured_log() as log:
-            try:
-                # Our merged dict and context, so the client cannot pick another current-context than
-                # kubectl would; persist_config=False so refreshed tokens are never written back.
-                self.api = new_client(merged, context)
-            except ConfigError:
-                raise
-            except Exception as e:  # the client's own errors, and an identity provider that cannot be reached
-                raise self.credentials_error(first_line(e)) from None
-        self.check_credentials(log)
-        self.api.configuration.connection_pool_maxsize = 8
-        self.host = self.api.configuration.host
-        # The kubernetes client ignores the kubeconfig's impersonation fields; kubectl does not.
-        self.impersonation = impersonation_headers(user)
-
-    def with_exec_credential(self, merged: dict, context: str) -> dict:
-        """A copy of `merged` whose context user holds the exec plugin's credential instead of the plugin."""
-        import copy
-
-        merged = copy.deepcopy(merged)
-        name = next(c["context"].get("user") for c in merged["contexts"] if c["name"] == context)
-        entry = next(u for u in merged["users"] if u["name"] == name)
-        credential = self.exec.get()
-        user = {k: v for k, v in entry["user"].items() if k != "exec"}
-        entry["user"] = {**user, "token": credential.token} if credential.token else {**user, **pem_user(credential)}
-        return merged
-
-    def credentials_error(self, reason: str) -> ConfigError:
-        what = f"auth-provider {self.provider}" if self.provider else "the kubeconfig user"
-        return ConfigError(f'getting credentials: {what}: {reason} (context "{self.context}"): '
-                           "log in again, or fix the user in the kubeconfig")
-
-    def check_credentials(self, log: list) -> None:
-        if log:
-            raise self.credentials_error(log[0])
-        if self.provider and "BearerToken" not in self.api.configuration.api_key:
-            raise ConfigError(f'getting credentials: auth-provider {self.provider} gave no usable token '
-                              f'(context "{self.context}"): log in again, or fix the user in the kubeconfig')
-
-    def request(self, method, url, headers, body, timeout, preload=True):
-        headers = with_impersonation(headers, self.impersonation)
-        path = url[len(self.host):]
-        with captured_log() as log:
-            # update_params_for_auth refreshes expiring tokens (auth-provider plugins) before each request.
-            self.api.update_params_for_auth(headers, None, ["BearerToken"], path, method, body)
-        self.check_credentials(log)
-        if self.exec and self.exec.get().token:
-            headers["Authorization"] = f"Bearer {self.exec.get().token}"
-        response = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout,
-                                                _preload_content=preload)
-        return response.status, (response.read() if preload else response)
-
-
-def new_client(merged: dict, context: str):
-    from kubernetes.config import ConfigException, new_client_from_config_dict
-
-    try:
-        return new_client_from_config_dict(config_dict=merged, context=context, persist_config=False)
-    except (ConfigException, ValueError, OSError) as e:
-        raise ConfigError(f'context "{context}": {first_line(e)}: fix the kubeconfig') from None
-
-
-class _LogCatcher(logging.Handler):
-    """On the root logger, so the kubernetes client's logging.error() never reaches the terminal
-    (nor makes logging configure itself): errors land in the list of the thread that asked, if any;
-    everything else is dropped."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.local = threading.local()
-
-    def emit(self, record):
-        log = getattr(self.local, "log", None)
-        if log is not None and record.levelno >= logging.ERROR:
-            log.append(first_line(record.getMessage()))
-
-
-_CATCHER = _LogCatcher()
-
-
-@contextlib.contextmanager
-def captured_log():
-    root = logging.getLogger()
-    if _CATCHER not in root.handlers:
-        root.addHandler(_CATCHER)
-    _CATCHER.local.log = log = []
-    try:
-        yield log
-    finally:
-        _CATCHER.local.log = None
-
-
-def transport_for(kc):
+def transport_for(kc, environ=os.environ):
     cluster, user = kc.cluster(), kc.user()
     if needs_kubernetes_client(cluster, user):
-        return KubernetesClientTransport(kc.merged, kc.context, user, cluster)
-    return LightTransport(cluster, user, kc.context)
+        from .kubernetes_transport import KubernetesClientTransport
+
+        return KubernetesClientTransport(kc.merged, kc.context, user, cluster, environ)
+    return LightTransport(cluster, user, kc.context, environ)

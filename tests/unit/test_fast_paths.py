@@ -67,3 +67,17 @@ def test_the_shared_flags_need_only_the_standard_library():
     ours = {"kubectl_jxsecret", "kubectl_jxsecret.flags"}
     assert [m for m in imported if m not in ours and m.split(".")[0] not in sys.stdlib_module_names] == []
     assert "kubectl_jxsecret.flags" in imported
+
+
+def test_verify_path_imports_no_http_library_nor_logging():
+    # verify's fixed cost is mostly imports: urllib3 (~45 ms), http.client (email, ~7 ms) and concurrent.futures
+    # (logging, ~5 ms) stay out of a command that talks to the API server through the light transport.
+    code = ("import json, sys\n"
+            "from kubectl_jxsecret.commands import verify\n"
+            "from kubectl_jxsecret.kube.transport import LightTransport\n"
+            "LightTransport({'server': 'https://api.example.com:6443', 'insecure-skip-tls-verify': True},"
+            " {'token': 't', 'as': 'jane'}, 'ctx', {'HTTPS_PROXY': 'http://proxy:3128'})\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('urllib3', 'http', 'email', 'logging', 'concurrent', 'kubernetes', 'tabulate'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == []

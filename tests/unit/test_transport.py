@@ -13,7 +13,7 @@ from kubectl_jxsecret.kube.transport import auth_header, needs_kubernetes_client
     ({"server": "https://x"}, {}, False),
     ({"server": "https://x"}, {"exec": {"command": "aws"}}, False),  # our own exec plugin runner
     ({"server": "https://x"}, {"auth-provider": {"name": "oidc"}}, True),
-    ({"server": "https://x", "proxy-url": "http://proxy:3128"}, {"token": "t"}, True),
+    ({"server": "https://x", "proxy-url": "http://proxy:3128"}, {"token": "t"}, False),  # proxies are ours too
 ])
 def test_needs_kubernetes_client(cluster, user, heavy):
     assert needs_kubernetes_client(cluster, user) is heavy
@@ -31,11 +31,24 @@ def test_auth_headers(tmp_path):
 
 
 def test_impersonation_headers():
-    from kubectl_jxsecret.kube.transport import impersonation_headers, with_impersonation
+    from kubectl_jxsecret.kube.transport import impersonation_headers
 
     pairs = impersonation_headers({"as": "jane", "as-groups": ["dev", "ops"], "as-user-extra": {"scopes": ["a"]}})
     assert pairs == [("Impersonate-User", "jane"), ("Impersonate-Group", "dev"), ("Impersonate-Group", "ops"),
                      ("Impersonate-Extra-scopes", "a")]
-    headers = with_impersonation({"Accept": "application/json"}, pairs)
-    assert headers.getlist("Impersonate-Group") == ["dev", "ops"]
     assert impersonation_headers({"token": "t"}) == []
+
+
+@pytest.mark.parametrize("status, header, wait", [
+    (429, "2", 2),
+    (503, "1", 1),
+    (500, " 0 ", 0),
+    (429, None, None),  # no Retry-After: the answer stands
+    (429, "Wed, 21 Oct 2026 07:28:00 GMT", None),  # client-go takes whole seconds only
+    (409, "1", None),  # a conflict is not asked again
+    (200, "1", None),
+])
+def test_retry_after_follows_client_go(status, header, wait):
+    from kubectl_jxsecret.kube.client import retry_after
+
+    assert retry_after(status, header) == wait
