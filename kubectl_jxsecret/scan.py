@@ -2,13 +2,13 @@
 and wait, and by every command that first needs to know what is populated.
 
 Requests, whatever the number of ExternalSecrets: one discovery (`GET /apis`), one paginated
-LIST of ExternalSecrets per served API, and the Secrets listed per namespace that has
-ExternalSecrets (in parallel), or once cluster-wide when they span many namespaces; one Events
-LIST per namespace with sync errors. Never one GET per ExternalSecret. Secret values are only
+LIST of ExternalSecrets per served API, and the Secrets: across all namespaces, one cluster-wide
+LIST when the cluster holds few Secrets (its first page says so) or the ExternalSecrets span many
+namespaces, else one LIST per namespace that has ExternalSecrets (in parallel); one Events LIST
+per namespace with sync errors. Never one GET per ExternalSecret. Secret values are only
 looked at as "empty or not".
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from .errors import JxSecretError, KubeError
@@ -17,6 +17,8 @@ from .model.status import State, Verdict, evaluate, secret_summary
 
 # Above this many namespaces one cluster-wide Secret LIST is cheaper than one LIST per namespace.
 PER_NAMESPACE_MAX = 16
+# The first page of a cluster-wide Secret LIST: small enough to waste little on a big cluster.
+PROBE_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,11 @@ def stamp(raw: dict, api: Api) -> dict:
 def list_secrets(kube, namespaces, cluster_wide, report):
     """((namespace, name) -> key summary, namespace -> why its Secrets could not be read)."""
     unreadable = {}
-    if cluster_wide and len(namespaces) > PER_NAMESPACE_MAX:
+    if cluster_wide and namespaces:
         try:
-            return summarise(kube.list("/api/v1/secrets"), set(namespaces)), unreadable
+            found = cluster_wide_secrets(kube, set(namespaces))
+            if found is not None:
+                return found, unreadable
         except KubeError as e:
             if e.status != 403:
                 raise  # forbidden cluster-wide: per namespace below tells which ones we may read
@@ -209,14 +213,57 @@ def list_secrets(kube, namespaces, cluster_wide, report):
             return ns, None
 
     summaries = {}
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for ns, found in pool.map(one, namespaces):
-            if found is None:
-                unreadable[ns] = f"cannot list Secrets in namespace {ns}: forbidden"
-                report.deny("Secrets", ns)
-            else:
-                summaries.update(found)
+    for ns, found in parallel(one, namespaces):
+        if found is None:
+            unreadable[ns] = f"cannot list Secrets in namespace {ns}: forbidden"
+            report.deny("Secrets", ns)
+        else:
+            summaries.update(found)
     return summaries, unreadable
+
+
+def cluster_wide_secrets(kube, wanted: set[str]):
+    """Key summaries of the Secrets in `wanted` namespaces from cluster-wide LIST pages, or None when the first
+    page shows a cluster with more Secrets than PROBE_PAGE and the wanted namespaces are few: a LIST per
+    namespace then reads less. A small cluster is one request, where a LIST per namespace costs ~1 ms each."""
+    first = kube.get("/api/v1/secrets", {"limit": PROBE_PAGE})
+    items = first.get("items") or []
+    token = (first.get("metadata") or {}).get("continue")
+    if token and len(wanted) <= PER_NAMESPACE_MAX:
+        return None
+    summaries = summarise(items, wanted)
+    if token:
+        summaries.update(summarise(kube.list("/api/v1/secrets", {"continue": token}), wanted))
+    return summaries
+
+
+def parallel(work, items, workers: int = 8) -> list:
+    """[work(item) for item in items], up to `workers` at a time; the first exception is raised.
+    Threads of our own: concurrent.futures would import logging (~5 ms) on every verify."""
+    import threading
+
+    results, errors, pending = [None] * len(items), [], list(enumerate(items))
+
+    def worker():
+        while pending and not errors:
+            try:
+                i, item = pending.pop()
+            except IndexError:
+                return
+            try:
+                results[i] = work(item)
+            except BaseException as e:  # handed to the caller's thread
+                errors.append(e)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(workers, len(items)) - 1)]
+    for thread in threads:
+        thread.start()
+    worker()  # this thread works too: one namespace needs no thread at all
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def summarise(secrets, wanted: set[str] | None = None) -> dict[tuple[str, str], dict[str, bool]]:
