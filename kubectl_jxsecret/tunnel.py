@@ -2,7 +2,8 @@
 
 We pick the pod ourselves (portforward takes a Service's *first* pod, ready or not) and pass the
 container port (it ignores the Service's port mapping). It reads one kubeconfig file and no
-KUBECONFIG list, so it gets a flattened single-context copy in a 0600 temp file, removed on close.
+KUBECONFIG list, so it gets a flattened single-context copy, credentials and all: in a file with no
+name on disk (kubeconfig.nameless_file), so that nothing is left behind however the process ends.
 """
 
 import errno
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import JxSecretError, KubeError, first_line
-from .kube.kubeconfig import flatten, write_private
+from .kube.kubeconfig import flatten, nameless_file
 
 
 class TunnelError(JxSecretError):
@@ -21,6 +22,7 @@ class TunnelError(JxSecretError):
 
 
 PROBE_TIMEOUT = 15  # seconds for Vault to answer the first request through a new tunnel
+PLAIN_TO_TLS = b"HTTP request to an HTTPS server"  # what a Go TLS listener (Vault, OpenBao) answers plain HTTP
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,22 @@ def check_port_free(port: int) -> None:
             raise
 
 
+def whole_answer(answer: bytes) -> bool:
+    """Enough to judge the probe's answer: a Go TLS listener's refusal of plain HTTP, or the headers and the whole
+    Content-Length body. Vault closes the connection after it (HTTP/1.0), but the forwarder does not pass the
+    close on: waiting for it costs the probe's whole read timeout (1 s)."""
+    head, blank, body = answer.partition(b"\r\n\r\n")
+    if not blank:
+        return False
+    if PLAIN_TO_TLS in answer:
+        return True
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) >= int(value)
+    return False
+
+
 class Tunnel:
     """Forward 127.0.0.1:<local_port> (0 = any free port) to `pod`; a context manager."""
 
@@ -137,12 +155,9 @@ class Tunnel:
         self.requested_port = local_port
         self.port_setting, self.port_fix = port_setting, port_fix  # for the message when nothing answers
         self.port = None
+        self.scheme = "http"  # what Vault speaks there, as the probe found
         self._forwarder = None
-        self._config_path = None
-
-    @property
-    def address(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self._config_fd = None
 
     def __enter__(self):
         self.open()
@@ -152,51 +167,64 @@ class Tunnel:
         self.close()
 
     def open(self):
-        from portforward import LogLevel, PortForwarder  # ~60 ms, only when a tunnel is needed
-
         check_port_free(self.requested_port)
-        self._config_path = write_private(flatten(self.kube.kubeconfig))
-        self._forwarder = PortForwarder(self.namespace, self.pod.name, self.requested_port, self.pod.port,
-                                        config_path=self._config_path, log_level=LogLevel.OFF,
-                                        kube_context=self.kube.context, bind_ip="127.0.0.1")
+        self._config_fd = nameless_file(flatten(self.kube.kubeconfig))
+        # Through one forwarder only the first connection is quick (~5 ms: the API server connection its pod
+        # check left open); each later one costs ~50 ms. So the probe has a forwarder of its own, and the
+        # caller's first request the quick connection of the one that stays (bench/tunnel.py).
         try:
-            self._forwarder.forward()
-        except (RuntimeError, ValueError) as e:
-            self.close()
-            raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: "
-                              f"{first_line(e)}") from None
-        self.port = self._forwarder.from_port
-        try:
-            self.probe()
-        except TunnelError:
+            self._forwarder = self.forwarder(0)
+            self.port = self._forwarder.from_port
+            self.scheme = self.probe()
+            self._forwarder.stop()
+            self._forwarder = self.forwarder(self.requested_port)
+        except BaseException:
             self.close()
             raise
+        self.port = self._forwarder.from_port
 
-    def probe(self) -> None:
-        """One request through the tunnel. The forwarder accepts every local connection and only then
-        tries the pod's port: where nothing listens, each connection would just close, empty."""
+    def forwarder(self, local_port: int):
+        from portforward import LogLevel, PortForwarder  # ~60 ms, only when a tunnel is needed
+
+        os.lseek(self._config_fd, 0, os.SEEK_SET)  # where /dev/fd/N shares the offset, a reader left it at the end
+        forwarder = PortForwarder(self.namespace, self.pod.name, local_port, self.pod.port,
+                                  config_path=f"/dev/fd/{self._config_fd}", log_level=LogLevel.OFF,
+                                  kube_context=self.kube.context, bind_ip="127.0.0.1")
+        try:
+            forwarder.forward()
+        except (RuntimeError, ValueError) as e:
+            raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: "
+                              f"{first_line(e)}") from None
+        return forwarder
+
+    def probe(self) -> str:
+        """One request through the tunnel, and the scheme Vault speaks there. The forwarder accepts every
+        local connection and only then tries the pod's port: where nothing listens, each connection would
+        just close, empty."""
         where = f"port {self.pod.port} of pod {self.namespace}/{self.pod.name}" + \
             (f" ({self.port_setting})" if self.port_setting else "")
+        answer = b""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=PROBE_TIMEOUT) as s:
                 # Plain HTTP: a TLS listener answers it too (400, "HTTP request to an HTTPS server").
                 s.sendall(b"GET /v1/sys/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                answer = s.recv(1)
+                while len(answer) < 512 and not whole_answer(answer) and (more := s.recv(512)):
+                    answer += more
+                    s.settimeout(1)  # it said something: do not wait long for the rest
         except socket.timeout:
-            raise TunnelError(f"{where} took the connection but said nothing within {PROBE_TIMEOUT}s: "
-                              f"{self.port_fix}") from None
+            if not answer:
+                raise TunnelError(f"{where} took the connection but said nothing within {PROBE_TIMEOUT}s: "
+                                  f"{self.port_fix}") from None
         except OSError:
-            answer = b""
+            pass  # refused or reset: what came before (if anything) counts
         if not answer:
             raise TunnelError(f"nothing answers on {where}: {self.port_fix}")
+        return "https" if PLAIN_TO_TLS in answer else "http"
 
     def close(self):
         if self._forwarder is not None:
             self._forwarder.stop()
             self._forwarder = None
-        if self._config_path:
-            try:
-                os.unlink(self._config_path)
-            except FileNotFoundError:
-                pass
-            self._config_path = None
+        if self._config_fd is not None:
+            os.close(self._config_fd)
+            self._config_fd = None

@@ -49,9 +49,11 @@ def add_arguments(parser):
         description="Print shell exports for the Vault this cluster uses (and BAO_* for the OpenBao CLI),\n"
                     "found in this order: --vault-* flags, VAULT_*/BAO_* variables, ~/.vault-token,\n"
                     "then the cluster (an ESO store's tokenSecretRef, Jenkins X's vault-unseal-keys\n"
-                    "and vault-tls). On a terminal the token is hidden; eval the output to use it.\n"
+                    "and vault-tls; a token from the cluster only for the cluster's own Vault). On a\n"
+                    "terminal the token is hidden; eval the output to use it.\n"
                     "A Vault inside the cluster is exported only through an open vault portforward\n"
-                    "tunnel to it; without one, nothing is printed and the error says what to run.",
+                    "tunnel to it (an https one with VAULT_TLS_SERVER_NAME, the name its certificate\n"
+                    "is for); without one, nothing is printed and the error says what to run.",
         examples='kubectl jxsecret vault portforward &    # or in another terminal\n'
                  '  eval "$(kubectl jxsecret vault env)"\n'
                  '  kubectl jxsecret vault env --store ClusterSecretStore/vault')
@@ -62,7 +64,7 @@ def add_arguments(parser):
     wait = add_command_parser(
         sub, "wait", (), help="wait until Vault answers and is unsealed",
         description="Poll Vault's health until it is initialised and unsealed, tunnelling to an\n"
-                    "in-cluster Vault when needed.",
+                    "in-cluster Vault when needed. Health needs no token: none is read.",
         examples="kubectl jxsecret vault wait\n  kubectl jxsecret vault wait --timeout 10m --poll 5s")
     add_kube_flags(wait, (), NAMESPACE_HELP, all_namespaces=False)
     add_vault_flags(wait)
@@ -122,27 +124,29 @@ def store_provider(kube, args) -> tuple[dict, str, str]:
 # ------------------------------------------------------------------------------------------ portforward
 
 def portforward_target(kube, args):
-    """(the PodTarget to forward to, the scheme Vault speaks there)."""
+    """The PodTarget to forward to."""
+    from ..stores.discovery import check_target, reachable_here
     from ..tunnel import PodTarget
 
-    namespace, service, port, scheme = model.JX_VAULT_NAMESPACE, model.JX_VAULT_SERVICE, model.JX_VAULT_PORT, "http"
+    namespace, service, port = model.JX_VAULT_NAMESPACE, model.JX_VAULT_SERVICE, model.JX_VAULT_PORT
     if args.store:
         config, _, _ = store_provider(kube, args)
         server = config.get("server") or ""
-        target = model.in_cluster_target(server)
+        target = model.in_cluster_target(server, reachable_here(server))
         if target is None:
             raise StoreError(f"the server of {args.store} ({server or 'none'}) is not an in-cluster address: "
                              "no tunnel is needed, use it directly")
-        namespace, service, port, scheme = target.namespace, target.service, target.port, target.scheme
+        check_target(target, server, f"the server of {args.store}")
+        namespace, service, port = target.namespace, target.service, target.port
     elif args.namespace:
         namespace = args.namespace
     service = args.service or service
     pod = args.pod or (model.JX_VAULT_POD if service == model.JX_VAULT_SERVICE and not args.store else None)
-    return PodTarget(namespace, pod, service, args.remote_port or port, pod_only=bool(args.pod)), scheme
+    return PodTarget(namespace, pod, service, args.remote_port or port, pod_only=bool(args.pod))
 
 
 def interrupt(signum, frame):
-    """SIGTERM (kill, a supervisor) closes the tunnel as cleanly as Ctrl-C does."""
+    """SIGTERM (kill, a supervisor) and SIGHUP (its terminal closed) close the tunnel as cleanly as Ctrl-C."""
     raise KeyboardInterrupt
 
 
@@ -157,8 +161,9 @@ def run_portforward(args, env) -> int:
         raise usage(args, f"invalid --remote-port {args.remote_port}: want 1-65535")
     pod_timeout = parse_duration(args.pod_timeout, "--pod-timeout")
     kube = connect(args)
-    target, scheme = portforward_target(kube, args)
+    target = portforward_target(kube, args)
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     signal.signal(signal.SIGINT, interrupt)  # also when started with SIGINT ignored (a background job)
 
     def forward(pod, local_port):
@@ -170,7 +175,7 @@ def run_portforward(args, env) -> int:
         try:
             record = TunnelRecord({"context": kube.context, "server": kube.server, "namespace": target.namespace,
                                    "service": target.service, "port": target.port, "pod": pod.name,
-                                   "local_port": tunnel.port, "scheme": scheme}, env.environ)
+                                   "local_port": tunnel.port, "scheme": tunnel.scheme}, env.environ)
         except OSError as e:  # the tunnel works all the same; only vault env will not know it
             print(f"warning: cannot record the tunnel for vault env ({e.strerror}: {e.filename})", file=env.stderr)
             record = None
@@ -187,7 +192,7 @@ def run_portforward(args, env) -> int:
     try:
         tunnel, record = forward(pod, args.port)
         local_port = tunnel.port  # reconnections keep it: users keep their VAULT_ADDR
-        address = f"{scheme}://127.0.0.1:{local_port}"
+        address = f"{tunnel.scheme}://127.0.0.1:{local_port}"  # what Vault speaks, whatever a store says
         print(f"export VAULT_ADDR={address}\nexport BAO_ADDR={address}", file=env.stdout, flush=True)
         print(f"{forwarding(pod, local_port)}; Ctrl-C to stop", file=env.stderr, flush=True)
         failing_since, said = None, ""
@@ -232,12 +237,12 @@ def run_portforward(args, env) -> int:
 
 # ------------------------------------------------------------------------------------------ env
 
-def settings_for(kube, args, environ):
+def settings_for(kube, args, environ, need_token=True):
     from ..stores.discovery import gather
 
     config, kind, namespace = store_provider(kube, args)
     return gather(kube, vault_flags(args), environ, config, kind, namespace,
-                  default_namespace=None if args.store else args.namespace)
+                  default_namespace=None if args.store else args.namespace, need_token=need_token)
 
 
 def portforward_command(args, target: model.InCluster) -> str:
@@ -277,12 +282,17 @@ def run_env(args, env) -> int:
                                 "then this again")
         print(f"# {address} ({source}) through the tunnel of vault portforward (pid {tunnel.get('pid')})",
               file=env.stderr)
-        address = f"{target.scheme}://127.0.0.1:{tunnel['local_port']}"
+        scheme = tunnel.get("scheme") or target.scheme  # what the tunnel found Vault speaks
+        address = f"{scheme}://127.0.0.1:{tunnel['local_port']}"
     values = {"ADDR": address}
+    if target and address.startswith("https:"):  # its certificate names the service, not 127.0.0.1
+        values["TLS_SERVER_NAME"] = target.host
     if settings.token:
         # On a terminal the token would land in the scrollback: show where it comes from instead.
         values["TOKEN"] = "<hidden on a terminal: eval the output>" if env.stdout_isatty else settings.token.value
-        print(f"# token from {settings.token.source}", file=env.stderr)
+        root = ": the cluster's root token (set VAULT_TOKEN to use your own)"
+        print(f"# token from {settings.token.source}{root if model.uses_root_token(settings) else ''}",
+              file=env.stderr)
     else:
         print("# no token found: log in (vault/bao login) or set VAULT_TOKEN", file=env.stderr)
     if settings.ca_cert:
@@ -305,7 +315,7 @@ def run_wait(args, env) -> int:
     timeout = parse_duration(args.timeout, "--timeout")
     poll = max(parse_duration(args.poll, "--poll"), 0.1)
     kube = connect(args)
-    settings = settings_for(kube, args, env.environ)
+    settings = settings_for(kube, args, env.environ, need_token=False)  # sys/health needs none
     shown = settings.address.value  # the Vault meant, also when we reach it through a tunnel
     deadline = time.monotonic() + timeout
     with open_vault(kube, settings, env.stderr, pod_timeout=timeout) as reach:

@@ -9,7 +9,6 @@ see notes/ecosystem.md 4.2).
 import base64
 import copy
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,14 +44,19 @@ def kubeconfig_paths(flag: str | None, env: Mapping[str, str], home: str) -> lis
     return [os.path.join(home, ".kube", "config")]
 
 
-def _resolve_paths(kind: str, body: dict, base: str) -> None:
+def _resolve_paths(kind: str, body: dict, path: str) -> None:
+    base = os.path.dirname(os.path.abspath(path))
+    exec_ = body.get("exec") if kind == "user" else None
+    exec_ = exec_ if isinstance(exec_, dict) else {}
+    for field, holder in [(f, body) for f in _PATH_FIELDS.get(kind, ())] + [("command", exec_)]:
+        if not isinstance(holder.get(field) or "", str):  # `client-key: 5`: kubectl refuses the file too
+            raise ConfigError(f"kubeconfig {path}: {kind} field '{field}' must be a string: fix the file")
     for field in _PATH_FIELDS.get(kind, ()):
         value = body.get(field)
         if value and not os.path.isabs(value):
             body[field] = os.path.join(base, value)
-    exec_ = body.get("exec") if kind == "user" else None
     # A bare exec command ("aws") is looked up on PATH; only one with a slash is relative to the file.
-    if isinstance(exec_, dict) and "/" in (exec_.get("command") or "") and not os.path.isabs(exec_["command"]):
+    if "/" in (exec_.get("command") or "") and not os.path.isabs(exec_["command"]):
         exec_["command"] = os.path.join(base, exec_["command"])
 
 
@@ -61,7 +65,6 @@ def merge(configs: Sequence[tuple[str, dict]]) -> dict:
     merged: dict = {"clusters": [], "contexts": [], "users": [], "current-context": ""}
     seen: dict[str, set] = {section: set() for section, _ in _SECTIONS}
     for path, config in configs:
-        base = os.path.dirname(os.path.abspath(path))
         for section, kind in _SECTIONS:
             entries = config.get(section) or []
             if not isinstance(entries, list):
@@ -81,7 +84,7 @@ def merge(configs: Sequence[tuple[str, dict]]) -> dict:
                 body = entry.get(kind)
                 if not isinstance(body, dict):
                     body = entry[kind] = {}
-                _resolve_paths(kind, body, base)
+                _resolve_paths(kind, body, path)
                 merged[section].append(entry)
         if not merged["current-context"]:
             merged["current-context"] = config.get("current-context") or ""
@@ -125,6 +128,10 @@ def _read(path: str) -> dict | None:
         return None
     except OSError as e:
         raise ConfigError(f"cannot read kubeconfig {path}: {e.strerror}: check its permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"kubeconfig {path} is not UTF-8 text: fix or remove the file") from None
+    except RecursionError:
+        raise ConfigError(f"kubeconfig {path} is nested too deeply: fix or remove the file") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -156,6 +163,8 @@ def load(kubeconfig_flag=None, context_flag=None, namespace_flag=None, env=os.en
             raise ConfigError(f'context "{name}" refers to {kind} "{ref}" which is not defined in {where}: '
                               f"fix the context or add the {kind}")
     namespace = namespace_flag or ctx.get("namespace") or "default"
+    if not isinstance(namespace, str):  # `namespace: 5` would become part of every request path
+        raise ConfigError(f'context "{name}" in {where}: its namespace must be a string: fix the file')
     return Kubeconfig(paths, merged, name, namespace, bool(namespace_flag))
 
 
@@ -186,13 +195,22 @@ def flatten(kc: Kubeconfig) -> dict:
     }
 
 
-def write_private(config: dict, directory: str | None = None) -> str:
-    """Write a kubeconfig that may hold credentials; mkstemp creates it 0600 from the start."""
-    fd, path = tempfile.mkstemp(prefix="jxsecret-kubeconfig-", suffix=".yaml", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(config, f, default_flow_style=False)
-    except BaseException:
+def nameless_file(config: dict) -> int:
+    """A kubeconfig that may hold credentials, as an open file with no name on disk, for a reader that
+    wants a path: pass it `/dev/fd/<fd>` and close the fd after. A named temp file would stay behind
+    whenever the process dies without cleaning up (SIGKILL, SIGHUP, a crash); this one goes with it."""
+    if hasattr(os, "memfd_create"):  # Linux: memory only
+        fd = os.memfd_create("jxsecret-kubeconfig", os.MFD_CLOEXEC)
+    else:  # elsewhere: unlinked as soon as it exists (0600 meanwhile)
+        import tempfile  # not on every command's path
+
+        fd, path = tempfile.mkstemp(prefix="jxsecret-kubeconfig-")
         os.unlink(path)
+    try:
+        with open(fd, "w", encoding="utf-8", closefd=False) as f:
+            yaml.safe_dump(config, f, default_flow_style=False)
+        os.lseek(fd, 0, os.SEEK_SET)  # where /dev/fd/N shares the offset (BSD, macOS), a reader starts at 0
+    except BaseException:
+        os.close(fd)
         raise
-    return path
+    return fd

@@ -3,11 +3,13 @@ duration of a command when the address only resolves inside the cluster.
 
 Order (model.vault.resolve): flags, VAULT_*/BAO_* variables, ~/.vault-token, then the cluster,
 read lazily: the ESO store's auth.tokenSecretRef, then Jenkins X's vault-unseal-keys and vault-tls
-in Vault's namespace. Cluster Secrets are only read when nothing earlier supplied the value.
+in Vault's namespace. Cluster Secrets are only read when nothing earlier supplied the value, tokens only
+for a command that needs one and for the cluster's own Vault (model.clusters_vault).
 """
 
 import base64
 import contextlib
+import functools
 import os
 import socket
 import sys
@@ -40,30 +42,51 @@ def token_file(environ) -> str | None:
 
 
 def gather(kube, flags: dict, environ, provider: dict | None = None, store_kind: str = "",
-           store_namespace: str = "", default_namespace: str | None = None) -> model.VaultSettings:
+           store_namespace: str = "", default_namespace: str | None = None, need_token: bool = True
+           ) -> model.VaultSettings:
     """VaultSettings for a command, checked (check_address, check_ca); `provider` is an ESO store's
-    `spec.provider.vault|openBao`, `default_namespace` Vault's Kubernetes namespace for the Jenkins X default."""
+    `spec.provider.vault|openBao`, `default_namespace` Vault's Kubernetes namespace for the Jenkins X default.
+    Tokens are read from the cluster only when the command `need_token` and only for the cluster's own Vault."""
     provider = provider or {}
     store = {"server": provider.get("server"), "namespace": provider.get("namespace")}
     cluster: dict = {}
     settings = model.resolve(flags, environ, token_file(environ), store, cluster, default_namespace)
     check_address(settings)  # before the cluster's Secrets are read for it
-    vault_ns = vault_namespace(settings.address.value)
-    if settings.token is None:
+    needs_token = need_token and settings.token is None
+    needs_ca = settings.ca_cert is None and settings.address.value.startswith("https:")
+    own = clusters_vault(kube, settings.address, environ) if needs_token or needs_ca else None
+    if needs_token:
         ref = (provider.get("auth") or {}).get("tokenSecretRef") or {}
-        if ref.get("name"):
+        # The store's token is for the store's server (what ESO does with it), or the cluster's Vault.
+        if ref.get("name") and (settings.address.source == model.STORE_SERVER or own):
             # ESO: a ClusterSecretStore names the namespace; a SecretStore's is its own.
-            ns = ref.get("namespace") if store_kind == "ClusterSecretStore" else store_namespace
-            store["token"] = read_secret_key(kube, ns or store_namespace, ref["name"], ref.get("key", "token"))
-        if not store.get("token"):
-            cluster["token"] = read_secret_key(kube, vault_ns, model.JX_TOKEN_SECRET, model.JX_TOKEN_KEY)
-    if settings.ca_cert is None and settings.address.value.startswith("https:"):
-        pem = read_secret_key(kube, vault_ns, model.JX_CA_SECRET, model.JX_CA_KEY)
+            ns = (ref.get("namespace") if store_kind == "ClusterSecretStore" else store_namespace) or store_namespace
+            key = ref.get("key", "token")
+            token = read_secret_key(kube, ns, ref["name"], key)
+            if (ref["name"], key) == (model.JX_TOKEN_SECRET, model.JX_TOKEN_KEY):  # the store uses the root token
+                cluster.update(token=token, namespace=ns)
+            else:
+                store["token"] = token
+        if not store.get("token") and not cluster.get("token") and own:
+            cluster["token"] = read_secret_key(kube, own.namespace, model.JX_TOKEN_SECRET, model.JX_TOKEN_KEY)
+            cluster["namespace"] = own.namespace
+    if needs_ca:  # a CA is public: any Vault may be told which one to trust
+        pem = read_secret_key(kube, own.namespace if own else model.JX_VAULT_NAMESPACE, model.JX_CA_SECRET,
+                              model.JX_CA_KEY)
         if pem:
             cluster["ca_cert"] = ca_file(kube.context, pem)
     settings = model.resolve(flags, environ, token_file(environ), store, cluster, default_namespace)
     check_ca(settings)
     return settings
+
+
+def clusters_vault(kube, address: model.Setting, environ) -> model.InCluster | None:
+    """The cluster's own Vault that `address` reaches (model.clusters_vault), asking DNS and our tunnel records."""
+    from ..tunnel_records import live_records
+
+    loopback = model.is_loopback(address.value)
+    return model.clusters_vault(address, not loopback and reachable_here(address.value), kube.server,
+                                live_records(environ) if loopback else [])
 
 
 def check_address(settings: model.VaultSettings) -> None:
@@ -90,22 +113,25 @@ def check_ca(settings: model.VaultSettings) -> None:
         raise SettingError(f"the Vault CA file {ca.value} ({ca.source}) {problem}: fix {ca.source}")
 
 
-# Sources a person typed: a name there that looks like <service>.<namespace> may just be a public one.
-TYPED = ("--vault-addr", "VAULT_ADDR", "BAO_ADDR")
-
-
 def in_cluster(kube, settings: model.VaultSettings) -> model.InCluster | None:
     """The in-cluster service Vault's address names, when that name does not resolve from here (so it
     takes a tunnel); None when the address is to be used as it is."""
     address, source = settings.address.value, settings.address.source
-    target = model.in_cluster_target(address)
-    if target is None or reachable_here(address):
+    target = model.in_cluster_target(address, reachable_here(address))
+    if target is None:
         return None
-    host = urllib.parse.urlsplit(address).hostname or ""
-    if source in TYPED and host.count(".") == 1 and not namespace_exists(kube, target.namespace):
+    check_target(target, address, source)
+    if source in model.TYPED and target.host.count(".") == 1 and not namespace_exists(kube, target.namespace):
         raise SettingError(f"{source} {address} does not resolve from here, and context \"{kube.context}\" has no "
                            f'namespace "{target.namespace}" for it to name a service in: fix {source}')
     return target
+
+
+def check_target(target: model.InCluster, address: str, source: str) -> None:
+    if not target.namespace:  # inside the cluster, the namespace of the pod that uses it
+        raise SettingError(f"{source} {address} names service {target.service} but not its namespace, which "
+                           f"outside the cluster is unknown: use {target.scheme}://{target.service}.<namespace>"
+                           f"{f':{target.port}' if urllib.parse.urlsplit(address).port else ''}")
 
 
 def namespace_exists(kube, namespace: str) -> bool:
@@ -120,12 +146,6 @@ def namespace_exists(kube, namespace: str) -> bool:
     return True
 
 
-def vault_namespace(address: str) -> str:
-    """Where Jenkins X keeps Vault's Secrets: the namespace of an in-cluster address, else jx-vault."""
-    target = model.in_cluster_target(address)
-    return target.namespace if target else model.JX_VAULT_NAMESPACE
-
-
 def ca_file(context: str, pem: str) -> str:
     """The CA certificate as a file (hvac wants a path). A CA is public, but keep it private anyway."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kubectl-jxsecret" / "vault-ca"
@@ -137,6 +157,7 @@ def ca_file(context: str, pem: str) -> str:
     return str(path)
 
 
+@functools.lru_cache(maxsize=None)  # asked by discovery, then by the tunnel: one DNS wait per command
 def reachable_here(address: str) -> bool:
     """Does the address's host name resolve from this machine? In-cluster names (svc DNS) do not."""
     host = urllib.parse.urlsplit(address).hostname or ""
@@ -162,6 +183,8 @@ def open_vault(kube, settings: model.VaultSettings, stderr=sys.stderr, pod_timeo
 
     address = settings.address.value
     target = in_cluster(kube, settings)
+    if model.uses_root_token(settings):
+        print(f"vault: using the root token of {settings.token.source} (set VAULT_TOKEN to use your own)", file=stderr)
     if target is None:
         yield Reach(address)
         return

@@ -8,6 +8,7 @@ read and write is as small as we can make it, and the README says so.
 import contextlib
 import random
 import time
+import urllib.parse
 
 from ..errors import SettingError, StoreError, first_line
 from ..model import vault as model
@@ -31,9 +32,12 @@ class VaultStore:
         self.name = name or self.shown
         self.store_path, self.store_version = path, version
         verify = settings.ca_cert.value if settings.ca_cert else True
+        # Through a tunnel, TLS is to 127.0.0.1, but Vault's certificate names the service.
+        session = named_host_session(urllib.parse.urlsplit(self.shown).hostname, verify) \
+            if via and address.startswith("https:") else None
         self.client = hvac.Client(url=address, token=settings.token.value if settings.token else None,
                                   verify=verify, namespace=settings.namespace.value if settings.namespace else None,
-                                  timeout=30)
+                                  timeout=30, session=session)
         self._versions: dict[str, int] = {}
         self._read_before: dict[KvPath, tuple[dict | None, int]] = {}  # what read() saw, for write()
 
@@ -122,6 +126,11 @@ class VaultStore:
             if attempt:
                 time.sleep(random.uniform(0, 0.02 * 2 ** attempt))  # jitter, so writers stop colliding
             current, version = before if (attempt == 0 and before) else self._read(kv)
+            if attempt and before:
+                taken = model.changed_meanwhile(before[0], current, values)
+                if taken:
+                    raise StoreError(f"{kv}: {', '.join(taken)} changed by another writer since it was read; "
+                                     "not written: run the command again")
             try:
                 with self.errors("write", kv, passthrough=(hvac.exceptions.InvalidRequest,)):
                     self.client.secrets.kv.v2.create_or_update_secret(kv.path, {**(current or {}), **values},
@@ -166,7 +175,7 @@ class VaultStore:
             if reason == PLAIN_HTTP:
                 raise self.scheme_error("http") from None
             ca = self.settings.ca_cert
-            if reason == "hostname mismatch":
+            if reason == HOST_MISMATCH:
                 raise SettingError(f"TLS error talking to Vault at {self.shown}: its certificate is for another host "
                                    "name: use the name it was issued for in the address") from None
             if ca:
@@ -181,7 +190,8 @@ class VaultStore:
                 raise StoreError(f"cannot reach Vault at {self.shown} through the tunnel to {self.via}: "
                                  "did the pod restart? retry") from None
             # A local address is often a tunnel that was closed.
-            tunnel = " (an in-cluster Vault needs kubectl jxsecret vault portforward)" if is_loopback(self.shown) else ""
+            tunnel = " (an in-cluster Vault needs kubectl jxsecret vault portforward)" \
+                if model.is_loopback(self.shown) else ""
             raise StoreError(f"cannot reach Vault at {self.shown}: is it running, and is the address right?{tunnel}") \
                 from None
         except requests.exceptions.Timeout:
@@ -218,6 +228,7 @@ class VaultStore:
 
 
 PLAIN_HTTP = "plain HTTP"
+HOST_MISMATCH = "hostname mismatch"
 # What OpenSSL says when the other side answers a TLS hello in plain HTTP.
 PLAIN_HTTP_SIGNS = ("wrong version number", "packet length too long", "unknown protocol", "record layer failure")
 
@@ -226,17 +237,28 @@ def tls_reason(e: Exception) -> str:
     text = str(e)
     if any(sign in text for sign in PLAIN_HTTP_SIGNS):
         return PLAIN_HTTP
-    for known in ("certificate verify failed", "hostname mismatch", "self-signed certificate"):
+    if "hostname mismatch" in text.lower() or "IP address mismatch" in text:  # OpenSSL: "Hostname mismatch"
+        return HOST_MISMATCH
+    for known in ("certificate verify failed", "self-signed certificate"):
         if known in text:
             return known
     return "TLS handshake failed"
 
 
-def is_loopback(address: str) -> bool:
-    import urllib.parse
+def named_host_session(server_name: str, verify):
+    """A requests session whose TLS sends `server_name` (SNI) and checks the certificate against it,
+    whatever host it connects to; `verify` as requests takes it (hvac takes a session's own over its)."""
+    import requests
+    from requests.adapters import HTTPAdapter
 
-    host = urllib.parse.urlsplit(address).hostname or ""
-    return host == "localhost" or host == "::1" or host.startswith("127.")
+    class NamedHost(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, server_hostname=server_name, **kwargs)
+
+    session = requests.Session()
+    session.verify = verify
+    session.mount("https://", NamedHost())
+    return session
 
 
 def speaks_tls(address: str) -> bool:

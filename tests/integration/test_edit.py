@@ -161,13 +161,16 @@ def test_a_value_read_by_two_externalsecrets_is_asked_once_and_written_through_t
     result = edit(testbed, terminal, "-n", ns, keys=[value, ENTER], vault_from_the_cluster=True)
     assert result.rc == 0
     assert result.stderr.splitlines() == [
+        "vault: using the root token of Secret jx-vault/vault-unseal-keys (vault-root) (set VAULT_TOKEN to use your own)",
         "vault: http://vault.jx-vault:8200 is inside the cluster; tunnelling through pod jx-vault/vault-0", LEGEND]
     lines = result.stdout.splitlines()
     assert lines[:2] == [f"wrote: ClusterSecretStore/vault {path}: token (new)",
                          "force-sync requested for 2 ExternalSecrets; waiting for ESO to sync"]
     assert sorted(lines[2:4]) == [f"{ns}/lighthouse-hmac-token: synced", f"{ns}/tekton-hmac: synced"]
     assert lines[4:] == [f"populated: {ns}/lighthouse-hmac-token, {ns}/tekton-hmac"]
-    assert result.shown.count("? Lighthouse HMAC token  (not set) ") == 1
+    # Asked once: the keys end after one answer, so a second question would have ended in EOF (rc 1).
+    # (Counting the prompt's text would count prompt_toolkit's redraws, more of them on a busy machine.)
+    assert set(re.findall(r"^\? (.+?)  \(", result.shown, re.MULTILINE)) == {"Lighthouse HMAC token"}
     result.never_shows(value)
     assert stored(testbed, path) == {"token": value}
 

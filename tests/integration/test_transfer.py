@@ -58,6 +58,8 @@ def test_export_wipe_import_restores_everything_and_again_changes_nothing(testbe
     result = testbed.jxsecret("export", "-n", ns, "-f", exported, **NO_VAULT_ENV)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
+        # the store's tokenSecretRef is Jenkins X's root token: said once
+        "vault: using the root token of Secret jx-vault/vault-unseal-keys (vault-root) (set VAULT_TOKEN to use your own)",
         "vault: http://vault.jx-vault:8200 is inside the cluster; tunnelling through pod jx-vault/vault-0",
         f"exported 4 values at 2 store paths of 2 ExternalSecrets to {exported}"]
     assert stat.S_IMODE(os.stat(exported).st_mode) == 0o600

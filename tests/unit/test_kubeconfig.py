@@ -2,7 +2,6 @@
 
 import base64
 import os
-import stat
 import subprocess
 import sys
 
@@ -238,17 +237,18 @@ def test_flatten_missing_credential_file_names_path_only(files_config, tmp_path)
     assert "BYTES" not in str(err.value)
 
 
-def test_write_private_is_0600_and_round_trips(files_config, tmp_path):
+def test_nameless_file_reads_back_by_fd_path_and_has_no_name(files_config, tmp_path, monkeypatch):
     flat = kcfg.flatten(kcfg.load(kubeconfig_flag=files_config, context_flag="ctx-a", env={}, home=str(tmp_path)))
-    old = os.umask(0)  # even a permissive umask must not widen the mode
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    os.mkdir(tmp_path / "tmp")
+    fd = kcfg.nameless_file(flat)
     try:
-        path = kcfg.write_private(flat, str(tmp_path))
+        kc = kcfg.load(kubeconfig_flag=f"/dev/fd/{fd}", env={}, home=str(tmp_path))
+        assert (kc.context, kc.user()["token"], kc.namespace) == ("ctx-a", "s3cret-token", "ns-a")
+        assert os.readlink(f"/proc/self/fd/{fd}") == "/memfd:jxsecret-kubeconfig (deleted)"  # memory, not disk
+        assert os.listdir(tmp_path / "tmp") == []
     finally:
-        os.umask(old)
-    assert os.path.dirname(path) == str(tmp_path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    kc = kcfg.load(kubeconfig_flag=path, env={}, home=str(tmp_path))
-    assert (kc.context, kc.user()["token"], kc.namespace) == ("ctx-a", "s3cret-token", "ns-a")
+        os.close(fd)
 
 
 def test_import_stays_off_heavy_packages():

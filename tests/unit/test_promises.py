@@ -80,3 +80,57 @@ def test_the_manifest_names_the_completion_install_and_the_vault_tunnel():
     spec = yaml.safe_load(MANIFEST)["spec"]
     assert ["completion", "install"] in command_lines(spec["caveats"])
     assert ["vault", "portforward"] in command_lines(spec["caveats"])
+
+
+def flags_of(parser) -> set:
+    found = {o for a in parser._actions for o in a.option_strings}
+    for _, sub in walk(parser, ()):
+        found |= {o for a in sub._actions for o in a.option_strings}
+    return found
+
+
+ALL_FLAGS = flags_of(cli.build_parser())
+FLAG = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)(\*?)")  # `--vault-*` names a family
+
+
+def flags_named(text, code_spans_only):
+    """(command or None, flag) for every flag named outside a full command line: in a code span on its own
+    (`--pod-timeout`, `-n/--namespace`) or after a command word (`convert --populate`); in help, anywhere."""
+    if not code_spans_only:
+        yield from ((None, m.group(1) + m.group(2)) for m in FLAG.finditer(text))
+        return
+    for span in re.findall(r"`([^`\n]+)`", text):
+        words = span.split()
+        command = words[0] if len(words) > 1 and cli.command_named(words[0]) else None
+        for word in (words[1:2] if command else words[:1]):
+            for part in word.split("/"):
+                m = FLAG.fullmatch(part.split("=")[0])
+                if m:
+                    yield command, m.group(1) + m.group(2)
+
+
+def exists(command, flag) -> bool:
+    known = flags_of(cli.build_parser(only=command)) if command else ALL_FLAGS
+    return any(k.startswith(flag[:-1]) for k in known) if flag.endswith("*") else flag in known
+
+
+FLAG_CASES = sorted({(source, command, flag) for source, text in SOURCES
+                     for command, flag in flags_named(text, code_spans_only=not source.startswith("help"))},
+                    key=str)
+
+
+def test_flags_are_found_where_they_are_named():
+    assert len({(s, f) for s, _, f in FLAG_CASES if s == "README.md"}) > 50
+    assert ("README.md", None, "--pod-timeout") in FLAG_CASES
+    assert ("README.md", "convert", "--populate") in FLAG_CASES
+
+
+@pytest.mark.parametrize("source, command, flag", FLAG_CASES, ids=[f"{s}: {c or ''} {f}" for s, c, f in FLAG_CASES])
+def test_every_flag_named_exists(source, command, flag):
+    assert exists(command, flag), f"{source} names {flag}{f' of {command}' if command else ''}, which no parser has"
+
+
+def test_every_make_target_named_exists():
+    targets = set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.M))
+    named = set(re.findall(r"`make ([\w-]+)", readme_blocks() + (REPO / "docs" / "testbed.md").read_text()))
+    assert named and named <= targets, f"no such make target: {sorted(named - targets)}"
