@@ -27,12 +27,14 @@ testbed (docs/testbed.md). It also syncs legacy kubernetes-client.io/v1 External
 `data[].name` keys, `status.status` "SUCCESS" or "ERROR, <message>".
 
 One watch per API, a work queue, and a timer for refresh intervals; no polling LISTs, so it stays
-quiet in the API audit log that tests and benchmarks read.
+quiet in the API audit log that tests and benchmarks read. GET /healthz on the loopback port written to
+JXSECRET_STANDIN_READY_FILE answers 200 while every watch is connected, 503 otherwise (hack/testbed status).
 """
 
 import base64
 import datetime
 import hashlib
+import http.server
 import json
 import os
 import queue
@@ -110,6 +112,7 @@ class Reconciler:
         self.cache = {}  # (api, ns, name) -> object, kept current by the watches
         self.failed_at = {}  # key -> (time of the last failed sync, delay before the next, syncedResourceVersion)
         self.not_ours = {}  # key -> syncedResourceVersion seen when its store named another controller
+        self.watching = {}  # api -> True while its watch is connected (health)
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------ watches and queue
@@ -127,6 +130,7 @@ class Reconciler:
                 with self.lock:
                     for key in [k for k in self.cache if k[0] == api and k not in seen]:
                         del self.cache[key]
+                self.watching[api] = True
                 stream = watch.Watch().stream(self.custom.list_cluster_custom_object, group, version, plural,
                                               resource_version=listing["metadata"]["resourceVersion"],
                                               timeout_seconds=300)
@@ -138,6 +142,7 @@ class Reconciler:
                     elif event["type"] in ("ADDED", "MODIFIED"):
                         self.enqueue(self.remember(api, obj))
             except (ApiException, urllib3.exceptions.HTTPError, OSError) as e:
+                self.watching[api] = False
                 if getattr(e, "status", None) == 404:  # API not installed: nothing to reconcile
                     time.sleep(5)
                     continue
@@ -407,6 +412,20 @@ class Reconciler:
                 *KES[:2], meta["namespace"], KES[2], meta["name"], {"status": new_status})
 
 
+def health_handler(healthy):
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            ok = self.path == "/healthz" and healthy()
+            self.send_response(200 if ok else 503)
+            self.end_headers()
+            self.wfile.write(b"ok\n" if ok else b"not watching\n")
+
+        def log_message(self, *args):  # the log is for reconciling
+            pass
+
+    return Health
+
+
 def main(argv):
     """`--legacy-only`: sync only kubernetes-client.io ExternalSecrets, beside the real ESO controller."""
     reconciler = Reconciler()
@@ -414,7 +433,10 @@ def main(argv):
     for target in [*(lambda api=api: reconciler.watch_forever(api) for api in apis),
                    reconciler.refresh_timer, reconciler.work]:
         threading.Thread(target=target, daemon=True).start()
-    Path(os.environ["JXSECRET_STANDIN_READY_FILE"]).write_text(str(os.getpid()))
+    health = http.server.ThreadingHTTPServer(("127.0.0.1", 0), health_handler(lambda: len(apis) == sum(
+        reconciler.watching.get(api, False) for api in apis)))
+    threading.Thread(target=health.serve_forever, daemon=True).start()
+    Path(os.environ["JXSECRET_STANDIN_READY_FILE"]).write_text(str(health.server_address[1]))
     print(f"eso-standin: watching {', '.join(f'{p}.{g}' for g, _, p in apis)}", file=sys.stderr, flush=True)
     while True:
         time.sleep(3600)

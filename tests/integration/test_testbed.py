@@ -4,6 +4,7 @@ import base64
 import json
 import os
 import secrets
+import signal
 import socket
 import time
 import urllib.request
@@ -184,23 +185,104 @@ def test_status_and_env_describe_the_running_testbed(testbed):
     assert f"export KUBECONFIG={testbed.kubeconfig}" in env.stdout.splitlines()
 
 
+def test_status_sees_a_stand_in_that_stopped_answering(testbed):
+    """The stand-in's health is its /healthz (its watches connected), not that its PID exists."""
+    name = "kes-standin" if testbed.eso == "real" else "eso-standin"
+    state_dir = Path(os.environ.get("JXSECRET_TESTBED_DIR") or Path(__file__).resolve().parents[2] / ".testbed")
+    pid = json.loads((state_dir / "state.json").read_text())["pids"][name]
+    os.kill(pid, signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        status = run_testbed("status")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert status.returncode == 1
+    [line] = [line for line in status.stdout.splitlines() if line.startswith(name)]
+    assert line.split()[-2:] == ["running", "unhealthy"]
+    assert run_testbed("status").returncode == 0  # answering again
+
+
+def running(pid):
+    """Is `pid` a running process (not gone, not a zombie waiting for its parent)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_up_is_idempotent_and_down_stops_only_its_own_processes(testbed, tmp_path):
     state = tmp_path / "second"
     try:
         first = run_testbed("up", state_dir=state)
         assert first.returncode == 0, first.stderr
         again = run_testbed("up", state_dir=state)
-        assert again.returncode == 0 and "already up" in again.stderr
+        assert (again.returncode, again.stderr) == (0, f"testbed: already up ({state})\n")
         assert again.stdout == first.stdout  # same ports, same processes
         pids = json.loads((state / "state.json").read_text())["pids"]
     finally:
         down = run_testbed("down", state_dir=state)
     assert down.returncode == 0
-    for pid in pids.values():
-        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert [name for name, pid in pids.items() if running(pid)] == []
     assert not state.exists()
     assert run_testbed("status").returncode == 0  # the session's testbed is untouched
     assert run_testbed("env", state_dir=state).returncode == 1
+
+
+def start_time(pid):
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[19])
+
+
+BOOT = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+@pytest.mark.parametrize("identity, message", [
+    (None, "etcd: pid {pid} runs sleep, not etcd: not signalled"),  # a state.json of an older hack/testbed
+    ({"boot": BOOT, "start": "later", "cmdline": ["sleep", "600"]},
+     "etcd: pid {pid} is another process now (sleep, started later): not signalled"),  # the PID was reused
+    ({"boot": "another-boot", "start": "same", "cmdline": ["sleep", "600"]},
+     "etcd: pid {pid} is from another boot: not signalled"),
+    ({"boot": BOOT, "start": "same", "cmdline": ["/usr/bin/etcd"]},
+     "etcd: pid {pid} runs sleep, which its recorded command does not name: not signalled"),
+])
+def test_down_never_signals_a_process_it_did_not_start(tmp_path, identity, message):
+    """A PID in state.json may belong to someone else after a reboot or PID reuse: down checks who it is."""
+    import subprocess
+
+    other = subprocess.Popen(["sleep", "600"], start_new_session=True)  # a group leader, as ours are
+    try:
+        state = tmp_path / "testbed"
+        state.mkdir()
+        recorded = {"pids": {"etcd": other.pid}, "eso": "real", "ports": {}}
+        if identity:
+            start = start_time(other.pid)
+            identity = dict(identity, start={"same": start, "later": start - 1}[identity["start"]])
+            recorded["identities"] = {"etcd": identity}
+        (state / "state.json").write_text(json.dumps(recorded))
+        down = run_testbed("down", state_dir=state)
+        assert down.returncode == 0, down.stderr
+        assert down.stderr.splitlines()[0] == "testbed: " + message.format(pid=other.pid)
+        assert other.poll() is None  # still running
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_down_stops_a_process_whose_identity_matches(tmp_path):
+    import subprocess
+
+    ours = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    try:
+        state = tmp_path / "testbed"
+        state.mkdir()
+        identity = {"boot": BOOT, "start": start_time(ours.pid), "cmdline": ["sleep", "600"]}
+        (state / "state.json").write_text(json.dumps({"pids": {"etcd": ours.pid}, "eso": "real", "ports": {},
+                                                      "identities": {"etcd": identity}}))
+        down = run_testbed("down", state_dir=state)
+        assert down.returncode == 0, down.stderr
+        assert ours.wait(timeout=15) == -15  # SIGTERM, to its process group
+    finally:
+        ours.kill()
+        ours.wait()
 
 
 def test_prebuilt_binaries_directory_skips_the_build(tmp_path):
