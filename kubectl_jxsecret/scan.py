@@ -130,6 +130,12 @@ def judge(kube, externalsecrets: list[ExternalSecret], cluster_wide: bool, repor
                                        cluster_wide=cluster_wide, report=report)
     verdicts = [evaluate(es, secrets.get((es.namespace, es.target_name)), unreadable.get(es.namespace, ""))
                 for es in externalsecrets]
+    return with_details(kube, externalsecrets, verdicts)
+
+
+def with_details(kube, externalsecrets: list[ExternalSecret], verdicts: list[Verdict]) -> list[Verdict]:
+    """`verdicts` (of `externalsecrets`, same order), those that cannot sync with their latest Warning event:
+    for all of verify's at once, or for the few a watch (live.py) has just seen change."""
     details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
     return [replace(v, detail=details[es.uid]) if es.uid in details else v for es, v in zip(externalsecrets, verdicts)]
 

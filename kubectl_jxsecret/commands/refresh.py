@@ -1,7 +1,8 @@
 """`kubectl jxsecret refresh`: ask ESO to sync the selected ExternalSecrets now, and wait until it has.
 
-The same force-sync every writing command ends with (resync.py): one PATCH per ExternalSecret, then
-a LIST per namespace per poll until each has synced (or failed) since the request.
+The same force-sync every writing command ends with (resync.py): watches on the ExternalSecrets and
+their Warning events (the live view wait and ui use), one PATCH per ExternalSecret, then the changes as
+they come until each has synced (or failed) since the request.
 """
 
 from dataclasses import dataclass, field
@@ -43,17 +44,18 @@ class Options:
 
         self.kube = connect(self.kube_flags)
 
-    def run(self, log: output.SyncLog, warn) -> Outcome:
+    def run(self, log: output.SyncLog, warn, note=lambda message: None) -> Outcome:
         externalsecrets, report = select_some(self.kube, self.selection, "refresh")
         for warning in report.warnings:
             warn(warning)
-        return refresh(self.kube, externalsecrets, self.timeout_seconds if self.wait else None, log)
+        return refresh(self.kube, externalsecrets, self.timeout_seconds if self.wait else None, log, note)
 
 
 def run(args, env) -> int:
     options = Options.from_args(args)
     options.validate()
     options.complete()
-    outcome = options.run(output.SyncLog(env), lambda w: print(f"warning: {w}", file=env.stderr))
+    outcome = options.run(output.SyncLog(env), lambda w: print(f"warning: {w}", file=env.stderr),
+                          lambda message: print(f"note: {message}", file=env.stderr))
     output.render_sync_outcome(outcome, env)
     return ExitStatus.OK if outcome.synced else ExitStatus.NOT_POPULATED

@@ -1,8 +1,9 @@
 """`kubectl jxsecret ui`: a live web view of verify, on loopback, until Ctrl-C.
 
-One discovery (scan.discover), then a watch per ExternalSecret API and one on Secrets (kube/watch.py):
-each change re-evaluates only the rows it touches (model.status.evaluate, as verify) and reaches the
-page as a server-sent event. The detail panel lists that namespace's Warning events when it opens.
+One discovery (scan.discover), then the live view wait and refresh use too (live.py: a watch per
+ExternalSecret API and one on Secrets): each change re-evaluates only the rows it touches
+(model.status.evaluate, as verify) and reaches the page as a server-sent event. The detail panel lists
+that namespace's Warning events when it opens.
 Refresh (with --allow-refresh) is resync.refresh: the force-sync of `kubectl jxsecret refresh`.
 """
 
@@ -41,19 +42,6 @@ class RefreshLog:
 
     def landed(self, landed):
         pass
-
-
-def start_watches(kube, apis, namespace, live, stop):
-    from ..kube.watch import follow
-    from ..ui.state import secret_entry
-
-    live.loaded_after = {api.api_version for api in apis} | {"secrets"}
-    for api in apis:
-        follow(kube, api.path(namespace), lambda raws, api=api: live.reset_externalsecrets(api, raws),
-               lambda kind, raw, api=api: live.externalsecret_event(api, kind, raw), live.connection_changed, stop=stop)
-    secrets_path = f"/api/v1/namespaces/{namespace}/secrets" if namespace else "/api/v1/secrets"
-    follow(kube, secrets_path, live.reset_secrets, live.secret_event, live.connection_changed,
-           transform=secret_entry, stop=stop)
 
 
 def run(args, env) -> int:
@@ -102,7 +90,7 @@ def run(args, env) -> int:
     if args.address not in LOOPBACK:
         print(f"warning: listening on {args.address}, not loopback: anyone who can reach it and has the URL sees "
               "what this kubeconfig may read", file=env.stderr)
-    start_watches(kube, apis, namespace, live, stop)
+    live.start(kube, apis, [namespace] if namespace else None, None, stop)
     host = f"[{args.address}]" if ":" in args.address else args.address
     url = f"http://{host}:{server.server_address[1]}/?token={token}"
 

@@ -30,12 +30,6 @@ def counts(rows) -> dict[str, int]:
     return found
 
 
-def strip(raw: dict) -> dict:
-    """An ExternalSecret as kept in memory: managedFields (often larger than the rest) dropped."""
-    meta = {k: v for k, v in (raw.get("metadata") or {}).items() if k != "managedFields"}
-    return {**raw, "metadata": meta}
-
-
 def mapping(es: ExternalSecret) -> list[dict]:
     """Secret key -> store key/property, from `data[]`; what has no property-level mapping says why."""
     refs, unwritable = refs_of(es)

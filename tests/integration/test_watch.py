@@ -1,5 +1,6 @@
-"""kube/watch.py against the real API server: a LIST, then changes as they happen, and a watch the server
-ends reopened from the last resourceVersion (no second LIST)."""
+"""kube/watch.py against the real API server: a LIST, then changes as they happen, a watch the server
+ends reopened from the last resourceVersion (no second LIST), and one from a version the server no longer
+has (410 Gone) answered by a new LIST."""
 
 import threading
 import time
@@ -8,7 +9,7 @@ import pytest
 
 from kubectl_jxsecret.flags import KubeFlags
 from kubectl_jxsecret.kube.client import connect
-from kubectl_jxsecret.kube.watch import follow
+from kubectl_jxsecret.kube.watch import Reflector, follow
 
 pytestmark = pytest.mark.integration
 
@@ -50,3 +51,26 @@ def test_a_watch_lists_then_follows_and_resumes_after_the_server_ends_it(testbed
     # The audit log records a watch when it ends: the first ended after 1 s, and the next resumed from the
     # resourceVersion of the last change it had seen.
     assert f"resourceVersion={events[0][2]}&" in watches[1]
+
+
+def test_a_watch_from_a_version_too_old_lists_again(testbed, namespace):
+    """410 Gone: ExternalSecrets' watch cache began when their CRD was made, long after resourceVersion 1."""
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "before", "namespace": namespace},
+                   "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"}, "data": []}})
+    kube = connect(KubeFlags(kubeconfig=testbed.kubeconfig))
+    path = f"/apis/external-secrets.io/v1/namespaces/{namespace}/externalsecrets"
+    resets, connection, stop = [], [], threading.Event()
+    mark = testbed.audit_mark()
+    reflector = Reflector(kube, path, lambda items: resets.append(sorted(i["metadata"]["name"] for i in items)),
+                          lambda kind, obj: None, lambda ok, message: connection.append(ok), stop=stop)
+    reflector.version = "1"  # as if it had listed long ago: the watch is refused with 410 Gone
+    reflector.start()
+    try:
+        until(lambda: resets)
+    finally:
+        stop.set()
+    assert (resets, connection) == ([["before"]], [])
+    requests = [uri for verb, uri in testbed.requests_since(mark) if uri.startswith(path)]
+    assert "resourceVersion=1&" in requests[0] and "watch=1" in requests[0]
+    assert "watch=1" not in requests[1]  # then a LIST

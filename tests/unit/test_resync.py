@@ -3,7 +3,7 @@
 import pytest
 
 from kubectl_jxsecret.model.externalsecret import ExternalSecret
-from kubectl_jxsecret.resync import skip_reason
+from kubectl_jxsecret.resync import Pending, landing, skip_reason, warning_entry
 
 SYNCED = {"syncedResourceVersion": "1-abc"}
 
@@ -27,3 +27,33 @@ def es(spec=None, status=None, api_version="external-secrets.io/v1"):
 ])
 def test_skip_reason(obj, reason):
     assert skip_reason(obj) == reason
+
+
+def ready(status, synced="1-abc", message="could not get secret data from provider"):
+    return es(status={"syncedResourceVersion": synced,
+                      "conditions": [{"type": "Ready", "status": status, "message": message}]})
+
+
+BEFORE = Pending(ready("False"), frozenset({"10"}))  # failing before the request, with event 10
+OLD_EVENT = {"10": ("2026-11-29T10:00:00Z", "old failure")}
+NEW_EVENT = {**OLD_EVENT, "42": ("2026-11-29T10:00:05Z", "key apps/x: Secret does not exist")}
+
+
+@pytest.mark.parametrize("now, warnings, expected", [
+    (None, {}, (False, "deleted while waiting")),
+    (ready("True", synced="2-def"), {}, (True, "")),  # a new sync since the request
+    (ready("True"), {}, None),  # Ready, but the sync from before the request
+    (ready("False"), OLD_EVENT, None),  # the failure from before the request
+    (ready("False"), NEW_EVENT, (False, "key apps/x: Secret does not exist")),
+    (ready("False"), {**OLD_EVENT, "43": ("2026-11-29T10:00:05Z", "")},
+     (False, "could not get secret data from provider")),  # an event without a message: Ready's
+])
+def test_landing(now, warnings, expected):
+    landed = landing(BEFORE, now, warnings)
+    assert (landed if landed is None else (landed.synced, landed.message)) == expected
+
+
+def test_a_warning_event_entry():
+    event = {"involvedObject": {"uid": "u1"}, "metadata": {"resourceVersion": "7"},
+             "lastTimestamp": "2026-11-29T10:00:00Z", "message": " failed \n"}
+    assert warning_entry(event) == ("u1", "7", ("2026-11-29T10:00:00Z", "failed"))

@@ -6,7 +6,8 @@ from kubectl_jxsecret.kube.watch import Gone, decode, lines
 from kubectl_jxsecret.model.externalsecret import Api, ExternalSecret
 from kubectl_jxsecret.model.status import evaluate
 from kubectl_jxsecret.ui import model
-from kubectl_jxsecret.ui.state import Live, secret_entry
+from kubectl_jxsecret.live import secret_entry
+from kubectl_jxsecret.ui.state import Live
 
 API = Api("external-secrets.io", "v1")
 
@@ -47,12 +48,6 @@ def test_a_row_is_the_verdict_of_verify_with_a_key():
 ])
 def test_counts_name_every_state(states, expected):
     assert model.counts([{"state": s} for s in states]) == expected
-
-
-def test_strip_drops_managed_fields_only():
-    kept = model.strip(raw_es())
-    assert "managedFields" not in kept["metadata"]
-    assert kept["metadata"]["uid"] == "uid-app" and kept["spec"] == raw_es()["spec"]
 
 
 @pytest.mark.parametrize("spec, expected", [
@@ -129,7 +124,7 @@ def test_externalsecret_events_update_and_delete_rows():
 
 def test_loading_until_every_collection_was_listed_and_connection_changes_are_sent():
     live = Live()
-    live.loaded_after = {"external-secrets.io/v1", "secrets"}
+    live.expected = {API.path(), "/api/v1/secrets"}
     live.reset_externalsecrets(API, [])
     assert live.snapshot()["loading"] is True
     live.reset_secrets([])

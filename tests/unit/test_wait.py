@@ -1,11 +1,12 @@
 """wait without a cluster: its options, what counts as a change, how it ends and what it prints."""
 
 import io
+from dataclasses import replace
 
 import pytest
 
 from kubectl_jxsecret import cli, output
-from kubectl_jxsecret.commands.wait import Options, Outcome, changes
+from kubectl_jxsecret.commands.wait import Options, Outcome, changes, in_between, merge
 from kubectl_jxsecret.errors import UsageError
 from kubectl_jxsecret.model.status import State, Verdict
 from kubectl_jxsecret.scan import Selection
@@ -18,7 +19,7 @@ def options(*argv):
 @pytest.mark.parametrize("argv, timeout, poll, selection", [
     ([], 1800, 2, Selection()),
     (["--timeout", "10m", "--poll", "500ms"], 600, 0.5, Selection()),
-    (["--poll", "0"], 1800, 0.1, Selection()),  # a floor: every poll is a full scan
+    (["--poll", "0"], 1800, 0.1, Selection()),  # a floor: where a watch is forbidden, each poll is a LIST
     (["-n", "jx", "--mandatory", "-f", "hmac"], 1800, 2, Selection("jx", None, "hmac", mandatory_only=True)),
 ])
 def test_options_from_the_flags(argv, timeout, poll, selection):
@@ -69,6 +70,51 @@ NEXUS_ERROR = verdict("nexus", State.SYNC_ERROR, ("password",), "SecretSyncedErr
 ])
 def test_changes(previous, current, changed):
     assert [v.name for v in changes(keyed(*previous), keyed(*current))] == changed
+
+
+def key(v):
+    return v.namespace, v.name, v.api_version
+
+
+DETAILED = replace(NEXUS_ERROR, detail="key apps/nexus: Secret does not exist")
+
+
+@pytest.mark.parametrize("current, fresh, everything, merged, announced", [
+    # The first answer: everything, nothing announced as a change (log.waiting lists it).
+    ([], [verdict("a"), NEXUS_ERROR], True, ["a", "nexus"], ["a", "nexus"]),
+    # One re-judged: the others stay as they were.
+    ([verdict("a"), NEXUS_ERROR], [verdict("nexus")], False, ["a", "nexus"], ["nexus"]),
+    ([verdict("a"), NEXUS_ERROR], [NEXUS_ERROR], False, ["a", "nexus"], []),
+    # Gone, or no longer selected (None): dropped, not announced.
+    ([verdict("a"), NEXUS_ERROR], [("jx", "a", "external-secrets.io/v1")], False, ["nexus"], []),
+    # Listed again: what the LIST lacks is gone.
+    ([verdict("a"), NEXUS_ERROR], [NEXUS_ERROR, verdict("b")], True, ["b", "nexus"], ["b"]),
+])
+def test_merge(current, fresh, everything, merged, announced):
+    fresh = {(f if isinstance(f, tuple) else key(f)): (None if isinstance(f, tuple) else f) for f in fresh}
+    result, news = merge({key(v): v for v in current}, fresh, everything)
+    assert ([k[1] for k in result], [v.name for v in news]) == (merged, announced)
+
+
+def test_merge_keeps_the_warning_event_of_a_verdict_whose_state_did_not_change():
+    result, news = merge({key(DETAILED): DETAILED}, {key(NEXUS_ERROR): NEXUS_ERROR}, everything=False)
+    assert (result[key(DETAILED)].detail, news) == ("key apps/nexus: Secret does not exist", [])
+
+
+STALE = verdict("nexus", State.STALE, (), "SecretSyncedError", "could not get secret data")
+SECRET_MISSING = verdict("nexus", State.SECRET_MISSING, ("password",), "SecretSynced", "secret synced")
+
+
+@pytest.mark.parametrize("current, fresh, expected", [
+    ([NEXUS_ERROR], [STALE], True),  # ESO wrote the Secret; its status follows
+    ([NEXUS_ERROR], [SECRET_MISSING], True),  # polled: its status seen before its Secret
+    ([verdict("nexus")], [STALE], False),  # populated before: ESO cannot sync now, it really is stale
+    ([SECRET_MISSING], [SECRET_MISSING], False),  # judged again, unchanged: nothing to wait for
+    ([], [STALE], False),  # never seen: the first answer believes it
+    ([NEXUS_ERROR], [verdict("nexus")], False),
+])
+def test_in_between(current, fresh, expected):
+    assert in_between({key(v): v for v in current}, {key(v): v for v in fresh}) is expected
 
 
 @pytest.mark.parametrize("outcome, code", [
