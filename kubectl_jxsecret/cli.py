@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .errors import ExitStatus, JxSecretError, UsageError, first_line
+from .errors import ExitStatus, JxSecretError, UsageError, first_line, printable, redact
 from .flags import HelpFormatter, add_command_parser, add_kube_flags, add_output_flag
 
 PROG = "kubectl jxsecret"
@@ -375,16 +375,34 @@ def main(argv=None, env: Environment | None = None) -> int:
         return ExitStatus.OK
     except JxSecretError as e:
         if debug:
-            raise
-        print(f"error: {e}", file=env.stderr)
+            print_traceback(e, env)
+        print(error_line(e), file=env.stderr)
         return ExitStatus.USAGE if isinstance(e, UsageError) else ExitStatus.ERROR
     except Exception as e:
         if debug:
-            raise
+            print_traceback(e, env)
+            return ExitStatus.ERROR
         # A bug of ours: still one line, and the way to see more.
-        print(f"error: unexpected {type(e).__name__}: {first_line(e)} (run with --debug for the traceback)",
-              file=env.stderr)
+        print(f"error: unexpected {type(e).__name__}: {printable(first_line(e))} "
+              "(run with --debug for the traceback)", file=env.stderr)
         return ExitStatus.ERROR
+
+
+def print_traceback(e: BaseException, env: Environment) -> None:
+    """--debug: the traceback, credentials redacted (a library's message may quote a header or a kubeconfig)."""
+    import traceback
+
+    tokens = [env.environ.get(name) or "" for name in ("VAULT_TOKEN", "BAO_TOKEN")]
+    print(redact("".join(traceback.format_exception(e)), tokens), end="", file=env.stderr)
+
+
+def error_line(e: JxSecretError) -> str:
+    """`error: <message>` on one line (messages echo what the user typed), then a usage error's help hint."""
+    message, hint = str(e), ""
+    head, sep, tail = message.rpartition("\nsee '")
+    if sep:
+        message, hint = head, sep + tail
+    return f"error: {printable(message)}{hint}"
 
 
 def dispatch(args, env) -> int:

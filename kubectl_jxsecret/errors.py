@@ -5,6 +5,10 @@ secret values: callers pass names, paths and keys, never data.
 """
 
 import enum
+import re
+
+# Characters that end a line or drive the terminal (str.splitlines breaks at all of these).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ExitStatus(enum.IntEnum):
@@ -47,3 +51,24 @@ def first_line(error) -> str:
     """The first line of an error (or of any text): library errors often carry chains and dumps."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\n`, `\\x1b`): what a user typed, echoed in a message, keeps
+    the message on one line and cannot move the cursor or recolour the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# Where a library's message can quote a credential: a request's headers, a kubeconfig, a token's own shape.
+_CREDENTIALS = re.compile(
+    r"(?i)(\b(?:x-vault-token|authorization|token|password|client-key-data)[\"']?\s*[:=]\s*[\"']?"
+    r"(?:(?:bearer|basic)\s+)?|\b(?:bearer|basic)\s+)[^\s\"',}]+"
+    r"|\bhv[sbr]\.[\w-]{20,}")
+
+
+def redact(text: str, known=()) -> str:
+    """`text` (a --debug traceback) without credentials: the `known` ones (the process's tokens) and any that
+    looks like one. Values never reach an exception message in the first place (see above)."""
+    for secret in sorted((k for k in known if len(k) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return _CREDENTIALS.sub(lambda m: (m.group(1) or "") + "<redacted>", text)

@@ -6,6 +6,7 @@ The testbed runs the real External Secrets Operator. Only where a developer aske
 (JXSECRET_TESTBED_ESO=standin) are the tests marked `real_eso` skipped; in CI that choice fails every
 integration test instead."""
 
+import importlib.util
 import json
 import os
 import secrets
@@ -23,6 +24,21 @@ VENV_BIN = Path(sys.executable).parent
 STRAY = ("KUBECONFIG", "VAULT_", "BAO_", "KUBECTL_", "NO_COLOR", "PYTHONUNBUFFERED")
 TESTBED = [sys.executable, str(REPO / "hack" / "testbed")]
 STANDIN_ASKED = os.environ.get("JXSECRET_TESTBED_ESO") == "standin"
+
+
+def _beside(name):
+    """A helper module next to this file (--import-mode=importlib puts no test directory on sys.path)."""
+    spec = importlib.util.spec_from_file_location(f"jxsecret_tests_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hygiene = _beside("hygiene")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(hygiene, "jxsecret-hygiene")
 
 
 def pytest_report_header(config):
@@ -75,9 +91,9 @@ class Testbed:
         return env
 
     def run(self, *cmd, check=True, input=None, **extra_env):
-        """Run a command (kubectl, kubectl jxsecret, bao, ...) against the testbed."""
-        result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=self.env(**extra_env),
-                                input=input, timeout=120)
+        """Run a command (kubectl, kubectl jxsecret, bao, ...) against the testbed. The hygiene guard learns the
+        canaries in what a test passes to its own commands, and checks every `kubectl jxsecret` run."""
+        result = hygiene.GUARD.run(cmd, self.env(**extra_env), input=input, timeout=120)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(map(str, cmd))} exited {result.returncode}:\n{result.stderr}")
         return result
@@ -127,13 +143,29 @@ class Testbed:
                 if e.get("userAgent", "").startswith(user_agent_prefix) and e.get("stage") == "ResponseComplete"]
 
     def vault(self):
+        """An hvac client on the testbed's OpenBao; the hygiene guard learns the canaries it writes."""
         import hvac
+        import requests
 
-        return hvac.Client(url=self.vault_addr, token=self.exports["VAULT_TOKEN"])
+        class Session(requests.Session):
+            def request(self, method, url, **kwargs):
+                hygiene.GUARD.learn_payload(kwargs.get("json"))
+                return super().request(method, url, **kwargs)
+
+        return hvac.Client(url=self.vault_addr, token=self.exports["VAULT_TOKEN"], session=Session())
+
+    def seed_canaries(self):
+        """A canary in OpenBao and one in a Secret for the whole session: a command that ever prints what it
+        should not (a dump of a store path or of Secrets) shows one of them."""
+        self.kubectl("create", "namespace", "hygiene-canaries", check=False)
+        self.apply({"apiVersion": "v1", "kind": "Secret", "stringData": {"password": hygiene.GUARD.mint()},
+                    "metadata": {"name": "canary", "namespace": "hygiene-canaries"}})
+        self.vault().secrets.kv.v2.create_or_update_secret("hygiene/canary", secret={"password": hygiene.GUARD.mint()},
+                                                           mount_point="secret")
 
 
 @pytest.fixture(scope="session")
-def testbed():
+def testbed(tmp_path_factory):
     result = subprocess.run([*TESTBED, "up"], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.fail(f"hack/testbed up failed:\n{result.stderr}", pytrace=False)
@@ -146,7 +178,16 @@ def testbed():
     if os.environ.get("CI") and testbed.eso != "real":
         pytest.fail("CI runs the real External Secrets Operator, but this testbed runs the stand-in "
                     "(unset JXSECRET_TESTBED_ESO)", pytrace=False)
+    hygiene.GUARD.watched = tmp_path_factory.getbasetemp()  # every test's tmp_path is below it
+    testbed.seed_canaries()
+    hygiene.GUARD.watch_processes()
     return testbed
+
+
+@pytest.fixture
+def canary():
+    """A new canary value, known to the hygiene guard: it must never come out of the plugin."""
+    return hygiene.GUARD.mint()
 
 
 @pytest.fixture

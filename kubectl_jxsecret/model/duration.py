@@ -1,5 +1,6 @@
 """Go/kubectl style durations ("90s", "2m", "1h30m", "500ms", a bare number = seconds)."""
 
+import math
 import re
 
 from ..errors import UsageError
@@ -12,10 +13,14 @@ def parse_duration(text: str, flag: str) -> float:
     """Seconds for `text`; a UsageError naming `flag` when it is not a duration."""
     text = text.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    if not text or _PART.sub("", text) != "":
+        seconds = float(text)
+    elif text and _PART.sub("", text) == "":
+        seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
+    else:
         raise UsageError(f'invalid value "{text}" for {flag}: want a duration such as 30s, 5m or 1h')
-    return sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
+    if not math.isfinite(seconds):  # float() turns 400 digits into inf, which no clock can add
+        raise UsageError(f'invalid value "{text}" for {flag}: too long')
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -7,6 +7,7 @@ name). A malformed schema is one SchemaError naming the file (or the ExternalSec
 YAML gives one, and the field, as jx does (`spec.objects[0].properties[1].name`). Pure: callers read files.
 """
 
+import collections.abc
 import functools
 import json
 import re
@@ -89,6 +90,8 @@ def _loader():
         found.line, found.lines = node.start_mark.line + 1, {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, collections.abc.Hashable):  # `? [a]`: SafeLoader's own check, kept
+                raise yaml.constructor.ConstructorError(None, None, "found an unhashable key", key_node.start_mark)
             found[key] = loader.construct_object(value_node, deep=True)
             found.lines[key] = key_node.start_mark.line + 1
         return found
@@ -103,6 +106,8 @@ def parse_file(text: str, source: str) -> dict[str, SchemaObject]:
 
     try:
         root = yaml.load(text, Loader=_loader())  # noqa: S506 (a SafeLoader subclass)
+    except RecursionError:
+        raise SchemaError(f"{source}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark else source
@@ -133,6 +138,8 @@ def parse_annotation(text: str, source: str) -> SchemaObject:
         raw = json.loads(text)
     except ValueError as e:
         raise SchemaError(f"{source}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise SchemaError(f"{source}: not valid JSON: nested too deeply") from None
     return _object(raw, source, "", None, None, name_required=False)
 
 
@@ -183,7 +190,7 @@ def _property(raw, source: str, path: str, parent) -> Property:
     if text["pattern"]:
         try:
             re.compile(text["pattern"])
-        except re.error as e:
+        except (re.error, OverflowError, RecursionError) as e:  # `a{99999999999}`, 1000 nested groups
             raise SchemaError(f"{_where(source, raw, 'pattern')}: {at}pattern: not a regular expression: {e}") from None
     if text["template"]:
         try:

@@ -17,12 +17,13 @@ new salt each time they are rendered. Pure: lookups go through the `Lookup` the 
 import ast
 import base64
 import re
+import warnings
 from dataclasses import dataclass
 
 LOOKUPS = {"secret": 2, "extsecret": 2, "auth": 3, "extauth": 3, "htpasswdSecret": 3, "htpasswdExtSecret": 3}
 FILTERS = {
     "b64enc": lambda s: base64.b64encode(s.encode()).decode(),
-    "b64dec": lambda s: base64.b64decode(s.encode()).decode(),
+    "b64dec": lambda s: _b64decode(s),
     "quote": lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"',
     "squote": lambda s: f"'{s}'",
     "trim": str.strip,
@@ -87,7 +88,7 @@ def _pipeline(body: str) -> list:
             commands.append(current)
             current = []
         elif m.group("str"):
-            current.append(("str", ast.literal_eval(m.group("str"))))
+            current.append(("str", _string(m.group("str"))))
         elif m.group("raw"):
             current.append(("str", m.group("raw")[1:-1]))
         elif m.group("field"):
@@ -120,6 +121,25 @@ def _pipeline(body: str) -> list:
         else:
             pipeline.append(Command("", (words[0],)))
     return pipeline
+
+
+def _string(literal: str) -> str:
+    """A double-quoted Go string. An unknown escape (`\\q`, which Python only warns about) or one Python cannot
+    read (`\\N`, a lone `\\x`) is the template's error, as in Go."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return ast.literal_eval(literal)
+        except (SyntaxError, ValueError, Warning):
+            raise TemplateError(f"invalid string {literal}") from None
+
+
+def _b64decode(value: str) -> str:
+    # binascii's and the UTF-8 decoder's messages quote bytes of the value: name the problem only.
+    try:
+        return base64.b64decode(value.encode()).decode()
+    except ValueError:
+        raise TemplateError("b64dec: the value is not base64 of UTF-8 text") from None
 
 
 def render(text: str, lookup: Lookup, data: dict) -> str:

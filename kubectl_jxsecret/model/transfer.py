@@ -30,6 +30,8 @@ def parse(text: str, source: str) -> dict[str, dict[str, str]]:
     """path -> {property: value}. Raises LayoutError naming `source` and the line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise LayoutError(f"{source}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark else source
@@ -40,18 +42,23 @@ def parse(text: str, source: str) -> dict[str, dict[str, str]]:
         return paths
     if not isinstance(root, yaml.MappingNode):
         raise LayoutError(f"{source}, line {root.start_mark.line + 1}: expected a map of store paths")
-    _walk(root, [], paths, source)
+    try:
+        _walk(root, [], paths, source, ())
+    except RecursionError:
+        raise LayoutError(f"{source}: store paths nested too deeply") from None
     return paths
 
 
-def _walk(node: yaml.MappingNode, path: list[str], paths: dict, source: str) -> None:
+def _walk(node: yaml.MappingNode, path: list[str], paths: dict, source: str, above: tuple) -> None:
     for key_node, value_node in node.value:
         line = f"{source}, line {key_node.start_mark.line + 1}"
+        if value_node is node or value_node in above:  # `a: &x {b: *x}`: an alias of a map around it
+            raise LayoutError(f"{line}: refers to a map that holds it; expected a value or a map")
         if not isinstance(key_node, yaml.ScalarNode) or not key_node.value.strip("/"):
             raise LayoutError(f"{line}: expected a path segment or property name")
         key = key_node.value.strip("/")
         if isinstance(value_node, yaml.MappingNode):
-            _walk(value_node, path + key.split("/"), paths, source)
+            _walk(value_node, path + key.split("/"), paths, source, above + (node,))
         elif isinstance(value_node, yaml.ScalarNode) and value_node.tag != "tag:yaml.org,2002:null":
             if not path:
                 raise LayoutError(f"{line}: {key!r} is a value at the top level; values belong under a store path")
