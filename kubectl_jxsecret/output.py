@@ -14,9 +14,9 @@ _STYLES = {"good": "\x1b[32m", "bad": "\x1b[31m", "warn": "\x1b[33m", "dim": "\x
 _RESET = "\x1b[0m"
 
 
-def count(n: int, noun: str) -> str:
-    """ "1 ExternalSecret", "2 ExternalSecrets"."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def count(n: int, noun: str, plural: str = "") -> str:
+    """ "1 ExternalSecret", "2 ExternalSecrets"; "1 copy", "2 copies" with the plural given."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def style(text: str, meaning: str, colors: bool) -> str:
@@ -219,16 +219,24 @@ def render_writes(plans, written, env, dry_run: bool) -> None:
     """Per store path what was (or, with --dry-run, would be) written: properties, never values."""
     from .model.plan import summary
 
-    errors = {w.plan.destination: w.error for w in written if w.error}
+    failed = {w.plan.destination: w for w in written if w.error}
+    untried = 0
     for p in plans:
+        w = failed.get(p.destination)
         if not p.needs_write:
             print(f"unchanged: {p.destination}: {', '.join(p.changes)}", file=env.stdout)
         elif dry_run:
             print(f"would write: {summary(p)}", file=env.stdout)
-        elif p.destination in errors:
-            print(f"error: not written: {p.destination}: {errors[p.destination]}", file=env.stderr)
+        elif w and not w.tried:
+            untried += 1
+        elif w:
+            print(f"error: {'not confirmed' if w.unconfirmed else 'not written'}: {p.destination}: {w.error}",
+                  file=env.stderr)
         else:
             print(f"wrote: {summary(p)}", file=env.stdout)
+    if untried:
+        print(f"error: {count(untried, 'more store path')} not written: not tried once the store stopped answering; "
+              "run the command again", file=env.stderr)
     if dry_run:
         print("dry run: nothing written", file=env.stderr)
     env.stdout.flush()
@@ -262,7 +270,9 @@ def render_replication(outcome, env) -> None:
     for step in outcome.steps:
         error = outcome.error_of(step)
         word = step.action.value if outcome.dry_run else DONE[step.action.value]
-        if error:
+        if id(step) in outcome.untried:
+            word = "failed"
+        elif error:
             print(f"error: {step.where}: not {DONE[step.action.value]}: {error}", file=env.stderr)
             word = "failed"
         elif step.action.value == "skipped-foreign":
@@ -272,6 +282,9 @@ def render_replication(outcome, env) -> None:
             print(f"{word}: {step.where}{why}", file=env.stdout)
         counts[word] = counts.get(word, 0) + 1
     env.stdout.flush()
+    if outcome.untried:
+        print(f"error: {count(len(outcome.untried), 'more copy', 'more copies')} not written: not tried once the API "
+              "server stopped answering; run the command again", file=env.stderr)
     for target, error in outcome.failed_targets.items():
         print(f"error: {target}: {error}", file=env.stderr)
     summary = ", ".join(f"{counts[word]} {word}" for word in ORDER if word in counts)

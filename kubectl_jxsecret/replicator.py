@@ -24,6 +24,7 @@ class Outcome:
 
     steps: list[Step] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # id(step) -> why its write failed
+    untried: set[int] = field(default_factory=set)  # id(step) of writes not sent: their API server stopped answering
     failed_targets: dict[Target, str] = field(default_factory=dict)
     created_namespaces: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -34,7 +35,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return bool(self.errors or self.failed_targets)
+        return bool(self.errors or self.untried or self.failed_targets)
 
     @property
     def writes(self) -> int:
@@ -124,16 +125,24 @@ def replicate(kubes: dict, sources: list[dict], targets: list[Target], from_name
     if dry_run:
         return outcome
 
+    unreachable = set()  # contexts whose API server stopped answering: hundreds of writes would each fail
+
     def write_one(step):
+        if step.target.context in unreachable:
+            return step, None
         try:
             write(kubes[step.target.context], step, sources, from_namespace, force)
             return step, ""
         except KubeError as e:
+            if e.status is None:  # no answer at all
+                unreachable.add(step.target.context)
             return step, str(e)
 
     with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
         for step, error in pool.map(write_one, [s for s in outcome.steps if s.action.writes]):
-            if error:
+            if error is None:
+                outcome.untried.add(id(step))
+            elif error:
                 outcome.errors[id(step)] = error
     return outcome
 

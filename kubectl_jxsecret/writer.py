@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import output
-from .errors import ExitStatus, JxSecretError
+from .errors import ExitStatus, JxSecretError, KubeError
 from .model.externalsecret import ExternalSecret
 from .model.status import State
 from .model.plan import Change, Destination, PathPlan, StoreRef, plan
@@ -71,20 +71,37 @@ def prepare(stores: Stores, wanted: dict[Destination, dict[str, str]], current=N
 class Written:
     plan: PathPlan
     error: str = ""  # why the write failed; "" when it was written
+    unconfirmed: bool = False  # failed, and the path could not be read back: the write may have landed
+    tried: bool = True  # False: not sent, its store had stopped answering
 
 
 def write(stores: Stores, plans: list[PathPlan]) -> list[Written]:
-    """One merged write per path that changes; a failure is recorded and the others still go ahead.
-    Paths of one store are written in parallel where the store allows (`parallel_writes`: Vault paths
-    are independent; a fake store is one object, so its writes would only collide)."""
+    """One merged write per path that changes; a failure is recorded and the others still go ahead, unless the
+    store stopped answering: then the writes to it not yet sent are not tried (hundreds of paths would each
+    fail, 30 s apiece when it hangs). Paths of one store are written in parallel where the store allows
+    (`parallel_writes`: Vault paths are independent; a fake store is one object, so its writes would only
+    collide)."""
+    failing: set[StoreRef] = set()
 
     def one(p: PathPlan) -> Written:
+        if p.destination.store in failing:
+            return Written(p, "not tried: the store stopped answering", tried=False)
         changed = {k: v for k, v in p.values.items() if p.changes[k] is not Change.UNCHANGED}
         try:
             stores[p.destination.store].write(p.destination.key, changed)
             return Written(p)
         except JxSecretError as e:
-            return Written(p, str(e))
+            return read_back(p, changed, str(e))
+
+    def read_back(p: PathPlan, changed: dict, error: str) -> Written:
+        """A failed write, as the path now tells: a cut connection (a tunnel whose pod or API server went away)
+        can lose the answer of a write that landed."""
+        try:
+            now = stores.read(p.destination) or {}
+        except JxSecretError:
+            failing.add(p.destination.store)
+            return Written(p, error, unconfirmed=True)
+        return Written(p) if all(now.get(k) == v for k, v in changed.items()) else Written(p, error)
 
     by_store: dict[StoreRef, list[PathPlan]] = {}
     for p in plans:
@@ -113,8 +130,12 @@ def finish(kube, written: list[Written], readers: dict[Destination, list[Externa
     affected = {(es.namespace, es.name): es for w in ok for es in readers.get(w.plan.destination, [])}
     done = True
     if affected:
-        outcome = refresh(kube, sorted(affected.values(), key=lambda e: (e.namespace, e.name)), timeout,
-                          output.SyncLog(env))
+        try:
+            outcome = refresh(kube, sorted(affected.values(), key=lambda e: (e.namespace, e.name)), timeout,
+                              output.SyncLog(env))
+        except KubeError as e:  # the API server went away, or RBAC allows no force-sync: the writes stand
+            raise KubeError(f"could not force-sync the ExternalSecrets that read what was written: {e}; ESO syncs "
+                            "them at their refreshInterval, or run kubectl jxsecret refresh", e.status) from None
         output.render_sync_outcome(outcome, env)
         report = collect(kube, discover(kube), Selection(only=frozenset(affected)))
         output.render_populated(report.verdicts, env)
