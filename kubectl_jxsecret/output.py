@@ -194,6 +194,10 @@ class SyncLog:
             print(f"force-sync requested for {count(len(pending), 'ExternalSecret')}; {what}", file=self.env.stdout,
                   flush=True)
 
+    def polled(self, message: str) -> None:
+        """A collection RBAC lets us list but not watch: once, for refresh and every writer alike."""
+        print(f"note: {message}", file=self.env.stderr)
+
     def landed(self, landed) -> None:
         text = "synced" if landed.synced else f"sync failed: {landed.message or landed.es.ready.message}"
         colour = "good" if landed.synced else "bad"

@@ -222,10 +222,9 @@ class Outcome:
         return not self.pending and all(landed.synced for landed in self.landed)
 
 
-def refresh(kube, externalsecrets: list[ExternalSecret], timeout: float | None, log,
-            note=lambda message: None) -> Outcome:
+def refresh(kube, externalsecrets: list[ExternalSecret], timeout: float | None, log) -> Outcome:
     """force-sync `externalsecrets` and (unless `timeout` is None) wait for each to land, telling `log`
-    (output.SyncLog) what is skipped, requested and landed, and `note` what is polled, not watched (RBAC)."""
+    (output.SyncLog) what is skipped, requested and landed, and what is polled, not watched (RBAC)."""
     todo = []
     for es in externalsecrets:
         reason = skip_reason(es)
@@ -241,7 +240,7 @@ def refresh(kube, externalsecrets: list[ExternalSecret], timeout: float | None, 
     stop = threading.Event()
     try:
         # Watching first: the first LIST is the "before", and no change after the request can be missed.
-        watched = Watched(kube, todo, stop, note)
+        watched = Watched(kube, todo, stop, log.polled)
         before = watched.before(todo) if watched.loaded(deadline) else None
         pending = request(kube, todo, before)
         log.requested(pending, waiting=True)

@@ -137,7 +137,10 @@ def finish(kube, written: list[Written], readers: dict[Destination, list[Externa
             raise KubeError(f"could not force-sync the ExternalSecrets that read what was written: {e}; ESO syncs "
                             "them at their refreshInterval, or run kubectl jxsecret refresh", e.status) from None
         output.render_sync_outcome(outcome, env)
-        report = collect(kube, discover(kube), Selection(only=frozenset(affected)))
+        namespaces = {ns for ns, _ in affected}
+        # In their one namespace when they share it: a user may have no right to list across namespaces.
+        within = namespaces.pop() if len(namespaces) == 1 else None
+        report = collect(kube, discover(kube), Selection(namespace=within, only=frozenset(affected)))
         output.render_populated(report.verdicts, env)
         # Done when ESO took the new values in: a Stale Secret still holds the old ones.
         done = outcome.synced and all(v.state is State.POPULATED for v in report.verdicts)

@@ -44,18 +44,17 @@ class Options:
 
         self.kube = connect(self.kube_flags)
 
-    def run(self, log: output.SyncLog, warn, note=lambda message: None) -> Outcome:
+    def run(self, log: output.SyncLog, warn) -> Outcome:
         externalsecrets, report = select_some(self.kube, self.selection, "refresh")
         for warning in report.warnings:
             warn(warning)
-        return refresh(self.kube, externalsecrets, self.timeout_seconds if self.wait else None, log, note)
+        return refresh(self.kube, externalsecrets, self.timeout_seconds if self.wait else None, log)
 
 
 def run(args, env) -> int:
     options = Options.from_args(args)
     options.validate()
     options.complete()
-    outcome = options.run(output.SyncLog(env), lambda w: print(f"warning: {w}", file=env.stderr),
-                          lambda message: print(f"note: {message}", file=env.stderr))
+    outcome = options.run(output.SyncLog(env), lambda w: print(f"warning: {w}", file=env.stderr))
     output.render_sync_outcome(outcome, env)
     return ExitStatus.OK if outcome.synced else ExitStatus.NOT_POPULATED

@@ -210,3 +210,29 @@ def test_a_user_who_may_read_only_some_namespaces_is_told_what_wait_could_not_se
     assert [line for line in wait.stderr.splitlines() if line.startswith("warning: ")] == warnings
     # Everything it could see is populated, but not everything could be seen: an error, as before.
     assert (wait.returncode, wait.stdout) == (1, "")
+
+
+@pytest.mark.real_eso
+def test_a_writer_whose_user_may_not_watch_says_so_once(testbed, namespace, tmp_path):
+    """The writers end with refresh's force-sync and wait: the same note, on the same log; and the last
+    look at what is populated stays in the namespace, where this user may list."""
+    path = failing(testbed, namespace)
+    kubeconfig = no_watch_kubeconfig(testbed, namespace, tmp_path, READ + ",events",
+                                     patch="externalsecrets.external-secrets.io")
+    stores = f"stores-{namespace}"  # the store tells where its paths are
+    testbed.kubectl("create", "clusterrole", stores, "--verb=get,list",
+                    "--resource=clustersecretstores.external-secrets.io")
+    testbed.kubectl("create", "clusterrolebinding", stores, f"--clusterrole={stores}",
+                    f"--serviceaccount={namespace}:no-watch")
+    values = tmp_path / "values.yaml"
+    values.write_text(f"secret/{path}:\n  token: t\n")
+    result = testbed.jxsecret("import", "-n", namespace, "-f", values, kubeconfig=kubeconfig)
+    assert (result.returncode, result.stdout.splitlines()) == (0, [
+        f"wrote: ClusterSecretStore/vault {path}: token (new)",
+        "force-sync requested for 1 ExternalSecret; waiting for ESO to sync",
+        f"{namespace}/late: synced",
+        f"populated: {namespace}/late"])
+    assert sorted(result.stderr.splitlines()) == [  # the two watches are refused in either order
+        f"note: cannot watch events in namespace {namespace}: forbidden; listing them every 2s instead",
+        f"note: cannot watch externalsecrets.external-secrets.io in namespace {namespace}: forbidden; "
+        "listing them every 2s instead"]
