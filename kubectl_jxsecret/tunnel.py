@@ -103,7 +103,14 @@ def wait_for_pod(kube, target: PodTarget, timeout: float, stderr=sys.stderr) -> 
     deadline = time.monotonic() + timeout
     said = ""
     while True:
-        pod, why = find_pod(kube, target)
+        try:
+            pod, why = find_pod(kube, target)
+        except KubeError as e:
+            if e.status != 403:
+                raise
+            raise TunnelError(f"{e}: a tunnel to Vault needs the rights to get pods and create pods/portforward in "
+                              f"namespace {target.namespace}; or set VAULT_ADDR to a Vault address you can reach "
+                              "directly") from None
         if pod:
             return pod
         if time.monotonic() >= deadline:

@@ -668,7 +668,9 @@ def test_the_limited_rbac_user(testbed, namespace, tmp_path):
                        **dict(NO_VAULT_ENV, VAULT_TOKEN="root"))
     assert (tunnelled.finish(), tunnelled.stdout) == (1, "")
     assert tunnelled.stderr == ('error: forbidden: pods "vault-0" is forbidden: User "jx-limited" cannot get resource '
-                                '"pods" in API group "" in the namespace "jx-vault"\n')
+                                '"pods" in API group "" in the namespace "jx-vault": a tunnel to Vault needs the rights '
+                                'to get pods and create pods/portforward in namespace jx-vault; or set VAULT_ADDR to a '
+                                'Vault address you can reach directly\n')
     assert tunnelled.leftovers() == []
     from hvac.exceptions import InvalidPath
 
