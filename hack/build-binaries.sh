@@ -104,7 +104,7 @@ build_eso() {
   go mod edit -replace=github.com/Masterminds/sprig/v3=github.com/external-secrets/sprig/v3@v3.3.0
   printf 'package tools\nimport _ "github.com/external-secrets/external-secrets"\n' > tools.go
   go get "github.com/external-secrets/external-secrets@$ESO_VERSION" >&2
-  log "external-secrets $ESO_VERSION: building (about 6 minutes on 2 cores the first time)"
+  log "external-secrets $ESO_VERSION: building (about 4 minutes on 2 cores the first time)"
   go build -trimpath -ldflags "-s -w" -o "$bin/eso.tmp" github.com/external-secrets/external-secrets
   mv "$bin/eso.tmp" "$bin/eso"
 }

@@ -209,17 +209,63 @@ def running(pid):
         return False
 
 
-def test_up_is_idempotent_and_down_stops_only_its_own_processes(testbed, tmp_path):
-    state = tmp_path / "second"
+@pytest.fixture(scope="module")
+def second_testbed(testbed, tmp_path_factory):
+    """A testbed beside the session's, as `make demo` brings one up: (its state directory, what `up` printed)."""
+    state = tmp_path_factory.mktemp("testbeds") / "second"
     try:
         first = run_testbed("up", state_dir=state)
         assert first.returncode == 0, first.stderr
-        again = run_testbed("up", state_dir=state)
-        assert (again.returncode, again.stderr) == (0, f"testbed: already up ({state})\n")
-        assert again.stdout == first.stdout  # same ports, same processes
-        pids = json.loads((state / "state.json").read_text())["pids"]
+        yield state, first.stdout
     finally:
-        down = run_testbed("down", state_dir=state)
+        run_testbed("down", state_dir=state)
+
+
+# What `make demo` shows: the demo set (hack/manifests/demo.yaml) as the real ESO syncs it.
+DEMO = {
+    ("jx", "jenkins-docker-cfg"): ("Populated", []),  # legacy kubernetes-client.io, by the stand-in
+    ("jx", "jenkins-x-bucketrepo"): ("Populated", []),
+    ("jx", "jenkins-x-chartmuseum"): ("Populated", []),
+    ("jx", "jx-basic-auth-htpasswd"): ("SyncError", ["auth"]),
+    ("jx", "jx-basic-auth-user-password"): ("Populated", []),
+    ("jx", "jx-boot"): ("Populated", []),
+    ("jx", "jx-pipeline-git-github-github"): ("SyncError", ["username", "password"]),  # legacy
+    ("jx", "knative-docker-user-pass"): ("SyncError", ["username", "password"]),
+    ("jx", "lighthouse-hmac-token"): ("SyncError", ["hmac"]),
+    ("jx", "lighthouse-oauth-token"): ("Populated", []),
+    ("jx", "nexus"): ("SyncError", ["password"]),
+    ("jx", "tekton-container-registry-auth"): ("Populated", []),
+    ("jx", "tekton-git"): ("SyncError", ["username", "password"]),
+    ("jx-production", "tekton-container-registry-auth"): ("Populated", []),
+    ("jx-staging", "tekton-container-registry-auth"): ("Populated", []),
+    ("secret-infra", "external-secrets-vault-token"): ("SyncError", ["token"]),
+}
+
+
+@pytest.mark.real_eso
+def test_the_demo_set_as_the_real_eso_syncs_it(second_testbed):
+    import subprocess
+    import sys
+
+    state, exports = second_testbed
+    env = dict(os.environ, **dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines()))
+    repo = Path(__file__).resolve().parents[2]
+    seed = subprocess.run([sys.executable, str(repo / "hack" / "seed-demo.py")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert (seed.returncode, seed.stderr) == (0, "seed-demo: 7 OpenBao paths, 16 ExternalSecrets synced or failed\n")
+    verify = subprocess.run([str(Path(sys.executable).parent / "kubectl-jxsecret"), "verify", "-o", "json"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 3, verify.stderr
+    assert {(r["namespace"], r["name"]): (r["state"], r["missingKeys"]) for r in json.loads(verify.stdout)} == DEMO
+
+
+def test_up_is_idempotent_and_down_stops_only_its_own_processes(second_testbed):
+    state, exports = second_testbed
+    again = run_testbed("up", state_dir=state)
+    assert (again.returncode, again.stderr) == (0, f"testbed: already up ({state})\n")
+    assert again.stdout == exports  # same ports, same processes
+    pids = json.loads((state / "state.json").read_text())["pids"]
+    down = run_testbed("down", state_dir=state)
     assert down.returncode == 0
     assert [name for name, pid in pids.items() if running(pid)] == []
     assert not state.exists()
@@ -299,3 +345,30 @@ def test_prebuilt_binaries_directory_skips_the_build(tmp_path):
                            env={"PATH": "/usr/bin:/bin", "KUBEBUILDER_ASSETS": str(tmp_path)})
     assert empty.returncode == 1
     assert empty.stderr == f"build: KUBEBUILDER_ASSETS={tmp_path} has no executable kube-apiserver\n"
+
+
+def test_a_user_who_is_not_root_gets_the_store_names_as_eso_does():
+    """hack/testbed starts ESO in its own user and mount namespaces when not run as root (CI runs as root, so
+    here the command it builds runs as nobody): the in-cluster names resolve inside, and the hosts file of
+    the namespace is the testbed's."""
+    import importlib.machinery
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    path = Path(__file__).resolve().parents[2] / "hack" / "testbed"
+    spec = importlib.util.spec_from_loader("hack_testbed", importlib.machinery.SourceFileLoader("hack_testbed",
+                                                                                              str(path)))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    user = os.geteuid() or 65534  # as root, nobody
+    as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] if os.geteuid() == 0 else []
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o755)  # readable by that user, as the testbed's state directory is by its own
+        hosts = Path(folder) / "hosts"
+        hosts.write_text(f"127.31.41.59 {' '.join(script.VAULT_NAMES)}\n")
+        hosts.chmod(0o644)
+        command = script.with_hosts(hosts, ["getent", "hosts", "vault.jx-vault.svc.cluster.local"], user)
+        result = subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.split() == ["127.31.41.59", *script.VAULT_NAMES]
