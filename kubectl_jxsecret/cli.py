@@ -180,7 +180,7 @@ COMMANDS = [
     Command(
         name="new", module="new", kube_flags=False, output_formats=("yaml", "json"),
         help="write a new ESO ExternalSecret, with its Jenkins X schema",
-        description="Print (or write to --dir or a Jenkins X --config-root, or --apply) an external-secrets.io/v1\n"
+        description="Print (or write into a Jenkins X --config-root, or --apply) an external-secrets.io/v1\n"
                     "ExternalSecret that reads one store path: a data entry per --data KEY[=PROPERTY], and per\n"
                     "property of NAME's object in --schema, whose schema goes in the\n"
                     "secret.jenkins-x.io/schema-object annotation so that populate, edit and rotate know the\n"

@@ -1,6 +1,6 @@
 """`kubectl jxsecret new NAME`: an ESO v1 ExternalSecret reading one store path, with the Jenkins X schema
-annotation when `--schema` describes NAME; printed, written to `--dir` or a Jenkins X `--config-root` for a
-GitOps repository, or applied (`--apply`). Checked first against the cluster's ESO CRD by a server-side dry
+annotation when `--schema` describes NAME; printed, written into a Jenkins X `--config-root` (alias `--dir`,
+as the replicate command names it) for a GitOps repository, or applied (`--apply`). Checked first against the cluster's ESO CRD by a server-side dry
 run when a cluster answers, else by the built-in rules (apply.validate). Then `populate` fills the values.
 """
 
@@ -23,9 +23,9 @@ def add_arguments(parser):
                         help="a secret-schema.yaml: NAME's object adds its properties and the schema annotation")
     parser.add_argument("--refresh-interval", default="1h", metavar="DURATION",
                         help="how often ESO syncs it (default: 1h)")
-    parser.add_argument("--dir", metavar="DIR", help="write DIR/NAME.yaml (or .json) instead of printing it")
-    parser.add_argument("--config-root", metavar="DIR",
-                        help="write DIR/namespaces/<ns>/NAME-externalsecret.yaml (Jenkins X's layout; needs -n)")
+    parser.add_argument("--config-root", "--dir", dest="config_root", metavar="DIR",
+                        help="write DIR/namespaces/<ns>/NAME-externalsecret.yaml (Jenkins X's layout; needs -n) "
+                             "instead of printing it")
     parser.add_argument("--apply", action="store_true", help="create or update it in the cluster instead of printing")
     parser.add_argument("--validate", choices=("auto", "server", "local"), default="auto", metavar="MODE",
                         help="auto: the cluster's CRD by a server-side dry run when it answers, else the built-in "
@@ -110,10 +110,8 @@ def run(args, env) -> int:
     from .. import apply, output
     from ..flags import KubeFlags
 
-    chosen = [flag for flag, on in (("--dir", args.dir), ("--config-root", args.config_root), ("--apply", args.apply))
-              if on]
-    if len(chosen) > 1:
-        raise UsageError(f"{' and '.join(chosen)}: choose one")
+    if args.config_root and args.apply:
+        raise UsageError("--config-root and --apply: choose one")
     if args.apply and args.validate == "local":
         raise UsageError("--validate local with --apply: applying needs the cluster")
     ask_missing(args, env)
@@ -128,7 +126,7 @@ def run(args, env) -> int:
         print(f"externalsecret.external-secrets.io/{args.name} {how} "
               f"(namespace {apply.namespace_of(manifest, checked.kube)})", file=env.stdout)
         return 0
-    if not (args.dir or args.config_root):
+    if not args.config_root:
         output.dump(manifest, args.output, env.stdout)
         return 0
     import io
@@ -136,13 +134,9 @@ def run(args, env) -> int:
     text = io.StringIO()
     output.dump(manifest, args.output, text)
     suffix = "json" if args.output == "json" else "yaml"
-    if args.config_root:
-        path = os.path.join(args.config_root, "namespaces", args.namespace, f"{args.name}-externalsecret.{suffix}")
-    else:
-        path = os.path.join(args.dir, f"{args.name}.{suffix}")
+    path = os.path.join(args.config_root, "namespaces", args.namespace, f"{args.name}-externalsecret.{suffix}")
     try:
-        if args.config_root:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "x", encoding="utf-8") as f:
             f.write(text.getvalue())
     except FileExistsError:

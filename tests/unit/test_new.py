@@ -64,26 +64,23 @@ def test_a_schema_adds_its_properties_and_the_annotation_that_reads_back_the_sam
     assert parse_annotation(annotation, "es") == parse_file(SCHEMA, "s")["nexus"]
 
 
-def test_dir_writes_a_file_once(tmp_path):
-    args = ("app", "--store", "ClusterSecretStore/vault", "--data", "token", "--dir", tmp_path)
-    assert new(*args) == (0, "", f"{LOCAL}wrote {tmp_path}/app.yaml\n")
-    assert yaml.safe_load((tmp_path / "app.yaml").read_text())["spec"]["data"][0]["secretKey"] == "token"
-    assert new(*args) == (1, "", f"{LOCAL}error: {tmp_path}/app.yaml exists: not overwritten\n")
-
-
-def test_config_root_writes_jenkins_x_layout(tmp_path):
-    assert new("app", "-n", "jx", "--store", "ClusterSecretStore/vault", "--data", "token", "--config-root",
-               tmp_path) == (0, "", f"{LOCAL}wrote {tmp_path}/namespaces/jx/app-externalsecret.yaml\n")
-    written = yaml.safe_load((tmp_path / "namespaces" / "jx" / "app-externalsecret.yaml").read_text())
-    assert written["metadata"] == {"name": "app", "namespace": "jx"}
+@pytest.mark.parametrize("flag", ["--config-root", "--dir"])
+def test_config_root_writes_jenkins_x_layout_once(tmp_path, flag):
+    args = ("app", "-n", "jx", "--store", "ClusterSecretStore/vault", "--data", "token", flag, tmp_path)
+    path = tmp_path / "namespaces" / "jx" / "app-externalsecret.yaml"
+    assert new(*args) == (0, "", f"{LOCAL}wrote {path}\n")
+    written = yaml.safe_load(path.read_text())
+    assert (written["metadata"], written["spec"]["data"][0]["secretKey"]) == ({"name": "app", "namespace": "jx"},
+                                                                              "token")
+    assert new(*args) == (1, "", f"{LOCAL}error: {path} exists: not overwritten\n")
 
 
 def test_without_a_cluster_auto_validation_says_why_it_used_the_built_in_rules(tmp_path):
     missing = tmp_path / "no-such-kubeconfig"
-    assert new("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--kubeconfig", missing, "--dir",
-               tmp_path, validate="auto") == (
+    assert new("app", "-n", "jx", "--store", "ClusterSecretStore/vault", "--data", "k", "--kubeconfig", missing,
+               "--dir", tmp_path, validate="auto") == (
         0, "", f"validated by the built-in rules (no cluster: kubeconfig {missing} (from --kubeconfig) does not "
-               f"exist: fix the path)\nwrote {tmp_path}/app.yaml\n")
+               f"exist: fix the path)\nwrote {tmp_path}/namespaces/jx/app-externalsecret.yaml\n")
 
 
 @pytest.mark.parametrize("args, rc, error", [
@@ -100,8 +97,8 @@ def test_without_a_cluster_auto_validation_says_why_it_used_the_built_in_rules(t
     (("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--config-root", "x"), 2,
      "error: --config-root needs -n NS: the files live under namespaces/<ns>/\n"
      "see 'kubectl jxsecret new -h' for help\n"),
-    (("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--dir", "x", "--apply"), 2,
-     "error: --dir and --apply: choose one\nsee 'kubectl jxsecret new -h' for help\n"),
+    (("app", "-n", "jx", "--store", "ClusterSecretStore/vault", "--data", "k", "--dir", "x", "--apply"), 2,
+     "error: --config-root and --apply: choose one\nsee 'kubectl jxsecret new -h' for help\n"),
     (("app", "--store", "ClusterSecretStore/vault", "--data", "k", "--refresh-interval", "soon"), 2,
      'error: invalid value "soon" for --refresh-interval: want a duration such as 30s, 5m or 1h\n'
      "see 'kubectl jxsecret new -h' for help\n"),
