@@ -16,8 +16,6 @@ import threading
 from ..errors import ExitStatus, JxSecretError, UsageError
 from ..flags import KubeFlags
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
 
 def add_arguments(parser):
     parser.add_argument("--address", default="127.0.0.1", metavar="ADDR",
@@ -87,7 +85,7 @@ def run(args, env) -> int:
         server = serve(app, args.address, args.port)
     except OSError as e:
         raise JxSecretError(f"cannot listen on {args.address}:{args.port}: {e.strerror or e}") from None
-    if args.address not in LOOPBACK:
+    if not loopback(args.address):
         print(f"warning: listening on {args.address}, not loopback: anyone who can reach it and has the URL sees "
               "what this kubeconfig may read", file=env.stderr)
     live.start(kube, apis, [namespace] if namespace else None, None, stop)
@@ -115,6 +113,18 @@ def run(args, env) -> int:
         server.server_close()
     print("stopped", file=env.stderr)
     return ExitStatus.OK
+
+
+def loopback(address: str) -> bool:
+    """Only this machine can reach it: localhost, 127.0.0.0/8 or ::1 (a host name may resolve to anything)."""
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def has_browser() -> bool:

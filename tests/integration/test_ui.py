@@ -63,8 +63,8 @@ class Ui:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, how=signal.SIGTERM):
+        self.process.send_signal(how)
         return self.process.wait(timeout=15)
 
 
@@ -198,9 +198,10 @@ def test_every_request_needs_the_token_and_the_page_is_read_only_by_default(test
     assert json.loads(ui.get("/api/rows")[1])["allowRefresh"] is False
 
 
-def test_sigterm_stops_it_with_exit_0_and_closes_the_port(testbed, namespace, start_ui):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])  # SIGINT: Ctrl-C
+def test_a_signal_stops_it_with_exit_0_and_closes_the_port(testbed, namespace, start_ui, stop):
     ui = start_ui("-n", namespace)
-    assert ui.stop() == 0
+    assert ui.stop(stop) == 0
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", ui.port), timeout=2)
 
@@ -305,4 +306,34 @@ def test_the_page_shows_a_lost_cluster_connection_and_its_recovery(testbed, name
     cut.open()
     page.wait_for_selector('#connection[data-connected="true"]', timeout=20000)
     assert page.locator("#connection").inner_text() == "connected"
+    assert ui.stop() == 0
+
+
+@pytest.mark.parametrize("address, connect_to, warning", [
+    ("127.0.0.2", "127.0.0.2", ""),  # all of 127.0.0.0/8 is this machine's
+    ("0.0.0.0", "127.0.0.1", "warning: listening on 0.0.0.0, not loopback: anyone who can reach it and has the URL "
+                             "sees what this kubeconfig may read\n"),
+])
+def test_an_address_other_than_loopback_is_warned_about(testbed, namespace, address, connect_to, warning):
+    process = subprocess.Popen(["kubectl", "jxsecret", "ui", "--no-browser", "-n", namespace, "--address", address],
+                               env=testbed.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    banner = "".join(process.stdout.readline() for _ in range(3))
+    port = int(re.search(rf"http://{re.escape(address)}:(\d+)/\?token=", banner).group(1))
+    socket.create_connection((connect_to, port), timeout=5).close()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+    assert (process.returncode, stderr) == (0, warning + "stopped\n")
+
+
+def test_the_page_asks_nothing_of_any_other_origin(testbed, namespace, start_ui, page):
+    """Everything is served from the package: no CDN, no fonts, no other host (the machine may be offline)."""
+    testbed.apply(es("one", namespace, f"tests/{namespace}/one"))
+    ui = start_ui("-n", namespace)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(ui.url)
+    page.wait_for_selector('tr.row[data-name="one"]')
+    page.click('tr.row[data-name="one"]')  # the detail panel loads too
+    page.wait_for_selector("#detail:not([hidden]) h2")
+    assert asked and sorted({url.split("/", 3)[2] for url in asked}) == [f"127.0.0.1:{ui.port}"]
     assert ui.stop() == 0
