@@ -62,6 +62,7 @@ def krew(testbed, dist, tmp_path_factory):
             raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stderr}")
         return result
 
+    run.env = env  # for a process that runs on while a test talks to it (ui)
     installed = run("kubectl", "krew", "install", f"--manifest={manifest}", f"--archive={archive}")
     return root, run, installed
 
@@ -140,6 +141,31 @@ def test_vault_tunnel_through_the_krew_copy(krew):
     env = {k: "" for k in ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN")}
     result = run("kubectl", "jxsecret", "vault", "wait", "--timeout", "60s", **env)
     assert result.stdout == "vault http://vault.jx-vault:8200: unsealed\n"
+
+
+def test_ui_through_the_krew_copy_serves_its_page_and_files(krew, namespace):
+    """The page, script and style sheet are package data: the bundle must hold them."""
+    import re
+    import signal
+    import urllib.request
+
+    root, run, _ = krew
+    ui = subprocess.Popen(["kubectl", "jxsecret", "ui", "--no-browser", "-n", namespace], env=run.env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = "".join(ui.stdout.readline() for _ in range(3))
+        base, token = re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", banner).groups()
+        served = {}
+        for path in ("/", "/app.js", "/app.css"):
+            request = urllib.request.Request(base + path, headers={"Cookie": f"jxsecret-ui={token}"})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                served[path] = (answer.status, answer.headers.get_content_type())
+    finally:
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(15)
+    assert served == {"/": (200, "text/html"), "/app.js": (200, "text/javascript"),
+                      "/app.css": (200, "text/css")}
+    assert ui.returncode == 0
 
 
 def test_completion_install_through_the_krew_copy(krew):
