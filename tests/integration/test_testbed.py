@@ -242,21 +242,58 @@ DEMO = {
 }
 
 
+def environment(exports: str) -> dict:
+    """Ours, with what `hack/testbed up` printed (export NAME=VALUE lines) over it."""
+    return dict(os.environ, **dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines()))
+
+
 @pytest.mark.real_eso
 def test_the_demo_set_as_the_real_eso_syncs_it(second_testbed):
     import subprocess
     import sys
 
     state, exports = second_testbed
-    env = dict(os.environ, **dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines()))
     repo = Path(__file__).resolve().parents[2]
-    seed = subprocess.run([sys.executable, str(repo / "hack" / "seed-demo.py")], env=env, capture_output=True,
-                          text=True, timeout=120)
+    seed = subprocess.run([sys.executable, str(repo / "hack" / "seed-demo.py")], env=environment(exports),
+                          capture_output=True, text=True, timeout=120)
     assert (seed.returncode, seed.stderr) == (0, "seed-demo: 7 OpenBao paths, 16 ExternalSecrets synced or failed\n")
-    verify = subprocess.run([str(Path(sys.executable).parent / "kubectl-jxsecret"), "verify", "-o", "json"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    verify = subprocess.run([str(Path(sys.executable).parent / "kubectl-jxsecret"), "verify", "-o", "json"],
+                            env=environment(exports), capture_output=True, text=True, timeout=60)
     assert verify.returncode == 3, verify.stderr
     assert {(r["namespace"], r["name"]): (r["state"], r["missingKeys"]) for r in json.loads(verify.stdout)} == DEMO
+
+
+@pytest.mark.real_eso
+def test_the_ui_shows_the_demo_set_in_a_browser(second_testbed):
+    """Every row of the demo set in headless Chromium, in the state verify gives it (the test before seeded it)."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from playwright.sync_api import sync_playwright
+
+    state, exports = second_testbed
+    ui = subprocess.Popen([str(Path(sys.executable).parent / "kubectl-jxsecret"), "ui", "--no-browser"],
+                          env=environment(exports),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = "".join(ui.stdout.readline() for _ in range(3))
+        assert "?token=" in banner, ui.stderr.read() if ui.poll() is not None else banner
+        url = re.search(r"http://\S+/\?token=\S+", banner).group(0)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function(f"document.querySelectorAll('tr.row[data-state]').length === {len(DEMO)}")
+            shown = page.eval_on_selector_all("tr.row", "rows => rows.map(r => [r.dataset.namespace, r.dataset.name, "
+                                                        "r.dataset.state])")
+            browser.close()
+    finally:
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(15)
+    assert {(namespace, name): state for namespace, name, state in shown} == {
+        where: state for where, (state, _) in DEMO.items()}
 
 
 def test_up_is_idempotent_and_down_stops_only_its_own_processes(second_testbed):
