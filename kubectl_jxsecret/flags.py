@@ -43,13 +43,15 @@ def add_output_flag(parser: argparse.ArgumentParser, output_formats) -> None:
                         help=f"output format: {'|'.join(output_formats)} (default: {output_formats[0]})")
 
 
-def add_selection_flags(parser: argparse.ArgumentParser, short_filter: bool = True) -> None:
+def add_selection_flags(parser: argparse.ArgumentParser, short_filter: bool = True,
+                        filter_help: str = "only ExternalSecrets whose name contains TEXT (repeatable: any of them)"
+                        ) -> None:
     """The flags that choose ExternalSecrets (scan.Selection). Commands that read or write a file
     keep -f for --file (as jx secret import/export did) and spell the filter out."""
     parser.add_argument("-l", "--selector", metavar="SELECTOR",
                         help="label selector, e.g. secret.jenkins-x.io/replica-source=true")
     parser.add_argument(*(["-f"] if short_filter else []), "--filter", metavar="TEXT", action="append",
-                        help="only ExternalSecrets whose name contains TEXT (repeatable: any of them)")
+                        help=filter_help)
 
 
 def add_vault_flags(parser: argparse.ArgumentParser):

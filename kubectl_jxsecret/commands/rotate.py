@@ -1,5 +1,5 @@
 """`kubectl jxsecret rotate -f NAME [--property P]`: a new value for every generated property of the
-ExternalSecrets named by -f (or for the ones given), written into the stores; then ESO syncs them.
+ExternalSecrets -f names (whole names), or for the ones given, written into the stores; then ESO syncs them.
 
 Only properties whose schema names a generator are rotated; asking for any other is refused before
 anything is read from a store. Other values at the same store paths are left byte for byte.
@@ -16,7 +16,7 @@ from ..scan import Selection, select_some
 
 
 def add_arguments(parser):
-    add_selection_flags(parser)
+    add_selection_flags(parser, filter_help="the ExternalSecret named TEXT, whole (repeatable)")
     parser.add_argument("--property", action="append", metavar="KEY",
                         help="only this Secret key (the schema property's name; repeatable)")
     add_schema_flags(parser)
@@ -57,6 +57,16 @@ class Options:
 
         self.kube = connect(self.kube_flags)
 
+    def exactly_named(self, externalsecrets: list) -> list:
+        """Those -f names whole: rotate replaces credentials, so -f is no substring here as elsewhere."""
+        for text in self.selection.name_filter:
+            if not any(es.name == text for es in externalsecrets):
+                near = sorted({es.name for es in externalsecrets if text in es.name})
+                raise UsageError(f"-f {text}: rotate takes whole ExternalSecret names, and none is named {text} "
+                                 f"{self.selection.describe().partition(' with ')[0]} (did you mean "
+                                 f"{' or '.join(near[:5])}{' or …' if len(near) > 5 else ''}?)")
+        return [es for es in externalsecrets if es.name in self.selection.name_filter]
+
     def chosen(self, targets: list) -> list:
         """The generated values to rotate; refuses a --property that is not one."""
         generated = [t for t in targets if t.prop and t.prop.generator and not t.prop.template]
@@ -83,6 +93,7 @@ class Options:
         from ..writer import Stores, finish, prepare, read_all, readers_of, write
 
         externalsecrets, report = select_some(self.kube, self.selection, "rotate")
+        externalsecrets = self.exactly_named(externalsecrets)
         for warning in report.warnings:
             print(f"warning: {warning}", file=env.stderr)
         targets = self.chosen(targets_of(externalsecrets, self.schemas, env))

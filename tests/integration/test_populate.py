@@ -334,6 +334,17 @@ def test_rotate_dry_run_and_the_required_filter(testbed, populated):
                              "see 'kubectl jxsecret rotate -h' for help\n")
 
 
+def test_rotate_takes_whole_names(testbed, populated):
+    ns, path = populated
+    before = stored(testbed, path)
+    result = rotate(testbed, "-n", ns, "-f", "chart")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"error: -f chart: rotate takes whole ExternalSecret names, and none is named chart "
+                             f"in namespace {ns} (did you mean chartmuseum?)\n"
+                             "see 'kubectl jxsecret rotate -h' for help\n")
+    assert stored(testbed, path) == before
+
+
 # ------------------------------------------------------------------------------------------ new
 
 @pytest.mark.real_eso
