@@ -4,9 +4,10 @@ Each method asks one thing and returns the answer. Ctrl-C raises KeyboardInterru
 (Ctrl-D) EOFError: what they mean is the command's call. Prompts draw on the terminal through
 prompt_toolkit's current app session, which tests replace with a pipe input (ecosystem notes §6).
 
-A secret answer is masked as it is typed. Enter alone means "leave it as it is" (None); Alt-Enter (or
-Esc then Enter) starts a new line, and a paste keeps its newlines, so certificates and JSON fit;
-`@PATH` reads the value from a file (`@@…` for a value that really starts with @).
+A secret answer is masked as it is typed (unless the caller says it is no secret). Enter alone means
+"leave it as it is" (None), or takes the default the prompt starts with; Alt-Enter (or Esc then Enter)
+starts a new line, and a paste keeps its newlines, so certificates and JSON fit; `@PATH` reads the value
+from a file (`@@…` for a value that really starts with @).
 """
 
 import contextlib
@@ -77,10 +78,12 @@ class Prompter:
                               for title, value, checked in choices],
             use_search_filter=True, use_jk_keys=False, instruction=PICK_KEYS).unsafe_ask()
 
-    def secret(self, message: str, instruction: str = "", check=None) -> str | None:
-        """A masked value (see answer()); None when nothing was typed. An unreadable `@PATH`, or a value
-        `check(value)` finds a problem with (the schema's minLength/maxLength/pattern), is refused on the
-        spot with the reason, and the prompt stays for another try."""
+    def secret(self, message: str, instruction: str = "", check=None, default: str = "",
+               mask: bool = True) -> str | None:
+        """A value (see answer()), masked unless `mask` is False; None when nothing was typed. `default` is
+        in the input when the prompt opens (masked too): Enter takes it, erasing it leaves the value as it is.
+        An unreadable `@PATH`, or a value `check(value)` finds a problem with (the schema's minLength/
+        maxLength/pattern), is refused on the spot with the reason, and the prompt stays for another try."""
         import questionary
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -100,8 +103,10 @@ class Prompter:
             problem = check(resolved[text]) if check and resolved[text] is not None else ""
             return f"refused: the value {problem}" if problem else True
 
-        text = questionary.password(message, instruction=instruction or None, validate=validate, key_bindings=keys,
-                                    validate_while_typing=False).unsafe_ask()
+        if default.startswith(FILE_PREFIX):  # a default of "@x" is that text, not a file
+            default = FILE_PREFIX + default
+        text = questionary.text(message, default=default, instruction=instruction or None, validate=validate,
+                                key_bindings=keys, validate_while_typing=False, is_password=mask).unsafe_ask()
         return resolved[text] if text in resolved else answer(text)
 
     def text(self, message: str, default: str = "", check=None) -> str:

@@ -6,6 +6,8 @@ Which values: by default the ones the store lacks, for the ExternalSecrets that 
 (model.questions). Everything that can be checked comes before the first question: the terminal, the
 cluster, every store path read and every store willing to take the write. Answers stay in memory until
 one merged write per store path (writer.py); Ctrl-C twice in a row stops with nothing written.
+An ExternalSecret whose schema is malformed is named and not asked about (its rules are unknown); the
+others are, and the exit status is 1. A malformed --schema FILE stops edit before the cluster is asked.
 """
 
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from ..model.plan import refs_of
 from ..model.questions import Question, questions, wanted
 from ..model.status import State, Verdict
 from ..scan import Report, Selection, judge, select_some
-from ..schemas import Schemas
+from ..schemas import Schemas, skipped_summary, with_schemas
 
 NO_TERMINAL = ("edit asks for values at a terminal, but stdin is not one: from a script or CI, put the values "
                "in a file and run kubectl jxsecret import -f FILE")
@@ -50,6 +52,7 @@ class Options:
     schemas: Schemas = field(default_factory=Schemas, init=False)  # from validate()
     kube: object = field(default=None, init=False)  # from complete()
     current: dict = field(default_factory=dict, init=False, repr=False)  # what the stores hold, from ask()
+    skipped: list = field(default_factory=list, init=False)  # ExternalSecrets whose schema is malformed
 
     @classmethod
     def from_args(cls, args) -> "Options":
@@ -76,6 +79,13 @@ class Options:
 
     def run(self, env, ask) -> int:
         """`ask` is a prompts.Prompter."""
+        status = self.edit(env, ask)
+        if self.skipped:
+            print(skipped_summary(self.skipped), file=env.stderr)
+            return status if status == ExitStatus.INTERRUPTED else ExitStatus.ERROR
+        return status
+
+    def edit(self, env, ask) -> int:
         from ..writer import Stores, finish, prepare, readers_of, write
 
         externalsecrets, report = select_some(self.kube, self.selection, "edit")
@@ -109,18 +119,22 @@ class Options:
         candidates = self.candidates(externalsecrets, verdicts, ask, env)
         if not candidates:
             return {}
+        schemas = {id(es): schema for es, schema in with_schemas(candidates, self.schemas, env, self.skipped)}
         found = []
         for es in candidates:
+            if id(es) not in schemas:
+                continue
             refs, unwritable = refs_of(es)
             for u in unwritable:
                 print(f"note: {u.namespace}/{u.name}: {u.reason}: not asked", file=env.stderr)
             found.append((es, refs))
         destinations = sorted({ref.destination for _, refs in found for ref in refs})
         if not destinations:
-            print("nothing to edit: the selected ExternalSecrets read no property edit can write", file=env.stdout)
+            if not self.skipped:
+                print("nothing to edit: the selected ExternalSecrets read no property edit can write", file=env.stdout)
             return {}
         self.current = {d: stores.read(d) for d in destinations}  # a store that fails stops us here
-        asked = questions(found, self.current, only_missing=not self.every_value, schema_of=self.schemas.of)
+        asked = questions(found, self.current, only_missing=not self.every_value, schema_of=lambda es: schemas[id(es)])
         if not self.every_value:
             note_held_but_not_synced(found, asked, env)
         if not asked:
@@ -182,14 +196,21 @@ def check_writable(stores, asked: list[Question]) -> None:
 
 
 def ask_values(ask, asked: list[Question], env) -> dict[Question, str]:
-    """A value for each question, masked. Enter alone leaves it as it is; Ctrl-C skips it, and a second
-    Ctrl-C at the very next question raises KeyboardInterrupt: the whole edit stops, nothing written."""
+    """A value for each question, masked unless its schema says noMask. Enter alone leaves it as it is (or
+    takes the schema's defaultValue, for a value not set); Ctrl-C skips it, and a second Ctrl-C at the very
+    next question raises KeyboardInterrupt: the whole edit stops, nothing written."""
     print(LEGEND, file=env.stderr, flush=True)
     answers, skipped_last = {}, False
     for q in asked:
-        instruction = ("(set; Enter keeps it)" if q.is_set else "(not set)") + (f" {q.help}" if q.help else "")
+        if q.is_set:
+            state = "set; Enter keeps it"
+        else:
+            state = "not set; Enter takes the schema's defaultValue" if q.default else "not set"
+        if not q.mask:  # the schema's noMask; LEGEND says values are hidden, so this one says otherwise
+            state += "; shown as you type"
+        instruction = f"({state})" + (f" {q.help}" if q.help else "")
         try:
-            value = ask.secret(q.message, instruction, check=q.problem)
+            value = ask.secret(q.message, instruction, check=q.problem, default=q.default, mask=q.mask)
         except KeyboardInterrupt:
             if skipped_last:
                 raise

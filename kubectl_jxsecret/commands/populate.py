@@ -3,8 +3,11 @@ schemas (templates, generators, defaults: model.populate), write them into the s
 sync them and say which are populated.
 
 Every value is decided, and checked against its schema's minLength/maxLength/pattern, before the
-first write: one that cannot be made (a template's missing input, a violation) stops the command with
-nothing written. Values that need a person are named, with the edit command that asks for them.
+first write: one that cannot be made (a broken template, a violation) stops the command with nothing
+written. Values that need a person, or a template input that is not there yet, are named, with the edit
+command that asks for them; the others are written.
+An ExternalSecret whose schema is malformed is named and skipped, the others are populated, and the exit
+status is 1; a malformed --schema FILE stops the command before the cluster is asked.
 """
 
 from dataclasses import dataclass, field
@@ -64,6 +67,16 @@ class Options:
         self.kube = connect(self.kube_flags)
 
     def run(self, env) -> int:
+        from ..schemas import skipped_summary
+
+        skipped: list = []
+        status = self.populate(env, skipped)
+        if skipped:
+            print(skipped_summary(skipped), file=env.stderr)
+            return ExitStatus.ERROR
+        return status
+
+    def populate(self, env, skipped: list) -> int:
         from ..lookups import makers
         from ..schemas import targets_of
         from ..writer import Stores, finish, prepare, read_all, readers_of, write
@@ -71,10 +84,11 @@ class Options:
         externalsecrets, report = select_some(self.kube, self.selection, "populate")
         for warning in report.warnings:
             print(f"warning: {warning}", file=env.stderr)
-        targets = targets_of(externalsecrets, self.schemas, env)
+        targets = targets_of(externalsecrets, self.schemas, env, skipped)
         if not targets:
-            print("nothing to populate: the selected ExternalSecrets read no property populate can write",
-                  file=env.stdout)
+            if not skipped:
+                print("nothing to populate: the selected ExternalSecrets read no property populate can write",
+                      file=env.stdout)
             return ExitStatus.OK
         with Stores(self.kube, self.vault, env.environ, env.stderr) as stores:
             current = read_all(stores, sorted({t.ref.destination for t in targets}))

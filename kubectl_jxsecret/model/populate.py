@@ -6,8 +6,10 @@ Per value (store, key, property), from the schema property named like the data[]
     -> generator -> defaultValue -> a person (`kubectl jxsecret edit`)
 
 Two passes: generators and defaults first, then templates, in order, so a template can read what the
-first pass made (and what an earlier template made). A value read by several ExternalSecrets is decided
-once, by the reader whose schema says most about it. Values stay inside Decisions, never in reprs.
+first pass made (and what an earlier template made). A template whose input is not there yet waits, as
+a value only a person can set does, and the other values go ahead; a template broken otherwise is a
+problem, which stops them all. A value read by several ExternalSecrets is decided once, by the reader
+whose schema says most about it. Values stay inside Decisions, never in reprs.
 Pure: generating, rendering and the stores' current values come from the caller.
 """
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from .plan import Destination, Ref
 from .generators import Unavailable
 from .schema import Property
-from .templates import TemplateError
+from .templates import MissingInput, TemplateError
 
 TEMPLATE, GENERATOR, DEFAULT, KEPT, PERSON = "template", "generator", "default", "kept", "person"
 
@@ -101,6 +103,8 @@ def one(t: Target, source: str, generate, render) -> Decision:
         value = render(t) if source == TEMPLATE else generate(t.prop) if source == GENERATOR else t.prop.default_value
     except Unavailable as e:
         return Decision(t, PERSON, reason=str(e))
+    except MissingInput as e:
+        return Decision(t, PERSON, reason=f"its template needs an input that is not there: {e}")
     except (TemplateError, ValueError) as e:
         return Decision(t, source, problem=f"{source}: {e}")
     problem = t.prop.problem(value)

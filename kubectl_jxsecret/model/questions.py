@@ -2,7 +2,8 @@
 
 The same value (store, `remoteRef.key`, `remoteRef.property`) may be read by several ExternalSecrets, or
 by several entries of one: it is asked once, worded by the ExternalSecret whose schema describes the most
-properties (as jx secret edit does). Values never come here: only whether the store holds one.
+properties (as jx secret edit does). Values never come here: only whether the store holds one (a schema's
+defaultValue is offered for a value the store lacks, and `noMask` shows what is typed).
 """
 
 from dataclasses import dataclass
@@ -22,6 +23,16 @@ class Question:
     is_set: bool = False  # the store holds a non-empty value for it now
     readers: tuple[str, ...] = ()  # "<namespace>/<name>" of each ExternalSecret that reads it
     rule: Property | None = None  # the schema property that words it: minLength, maxLength, pattern
+
+    @property
+    def default(self) -> str:
+        """What Enter alone gives a value the store lacks: the schema's defaultValue ("" = none)."""
+        return self.rule.default_value if self.rule and not self.is_set else ""
+
+    @property
+    def mask(self) -> bool:
+        """Hide what is typed, unless the schema says noMask (or mask: false)."""
+        return self.rule.mask if self.rule else True
 
     def problem(self, value: str) -> str:
         """Why the schema refuses `value` ("" when it does not); never repeats the value."""

@@ -5,6 +5,10 @@ A schema object comes from the ExternalSecret's `secret.jenkins-x.io/schema-obje
 or from a `secret-schema.yaml` file (`kind: Schema`, `spec.objects[]`, object `name` = ExternalSecret
 name). A malformed schema is one SchemaError naming the file (or the ExternalSecret), the line where
 YAML gives one, and the field, as jx does (`spec.objects[0].properties[1].name`). Pure: callers read files.
+
+Read as jx reads it (Go structs filled by a YAML/JSON unmarshal): a field it does not know is ignored (the
+version stream writes `key:`, the store path, beside properties; jx never reads it), a known field of the
+wrong type is an error. Both apiVersions of the version stream are accepted.
 """
 
 import collections.abc
@@ -14,15 +18,14 @@ import re
 from dataclasses import dataclass, field
 
 from .externalsecret import SCHEMA_ANNOTATION, ExternalSecret
-from .templates import TemplateError, parse_template
 
 API_VERSION = "secret.jenkins-x.io/v1alpha1"
+API_VERSIONS = (API_VERSION, "gitops.jenkins-x.io/v1alpha1")  # the version stream has both
 GENERATORS = ("password", "hmac", "uuid", "gitOperator.username", "gitOperator.password")
 TEXT = ("name", "question", "help", "defaultValue", "generator", "template", "pattern")
 NUMBERS = ("minLength", "maxLength")
 SWITCHES = ("onlyTemplateIfBlank", "retry", "noMask", "mask")
-IGNORED = ("requires", "format", "labels")  # parsed by jx, never enforced: tolerated
-PROPERTY_FIELDS = TEXT + NUMBERS + SWITCHES + IGNORED
+PROPERTY_FIELDS = TEXT + NUMBERS + SWITCHES  # any other field (requires, format, labels, key, ...) is ignored
 OBJECT_FIELDS = ("name", "mandatory", "properties")
 
 
@@ -114,9 +117,10 @@ def parse_file(text: str, source: str) -> dict[str, SchemaObject]:
         raise SchemaError(f"{where}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
     if not isinstance(root, dict):
         raise SchemaError(f"{source}: expected a Schema (apiVersion {API_VERSION}, kind Schema)")
-    for key, want in (("apiVersion", API_VERSION), ("kind", "Schema")):
-        if root.get(key) != want:
-            raise SchemaError(f"{_where(source, root, key)}: {key}: expected {want}, got {_shown(root.get(key))}")
+    for key, wanted in (("apiVersion", API_VERSIONS), ("kind", ("Schema",))):
+        if root.get(key) not in wanted:
+            raise SchemaError(f"{_where(source, root, key)}: {key}: expected {' or '.join(wanted)}, got "
+                              f"{_shown(root.get(key))}")
     spec = root.get("spec")
     if not isinstance(spec, dict):
         raise SchemaError(f"{_where(source, root, 'spec')}: spec: expected a map with objects")
@@ -147,7 +151,6 @@ def _object(raw, source: str, path: str, parent, key, name_required: bool) -> Sc
     at = (path + "." if path else "")
     if not isinstance(raw, dict):
         raise SchemaError(f"{_where(source, parent, key)}: {path or 'schema'}: expected a map")
-    _known(raw, OBJECT_FIELDS, source, at)
     name = _text(raw, "name", source, at)
     if name_required and not name:
         raise SchemaError(f"{_where(source, raw, 'name')}: {at}name: required")
@@ -172,7 +175,6 @@ def _property(raw, source: str, path: str, parent) -> Property:
     if not isinstance(raw, dict):
         where = f"{source}, line {parent.lines['properties'] + 1}" if isinstance(parent, _Map) else source
         raise SchemaError(f"{where}: {path}: expected a map")
-    _known(raw, PROPERTY_FIELDS, source, at)
     text = {k: _text(raw, k, source, at) for k in TEXT}
     if not text["name"]:
         raise SchemaError(f"{_where(source, raw, 'name')}: {at}name: required")
@@ -193,6 +195,8 @@ def _property(raw, source: str, path: str, parent) -> Property:
         except (re.error, OverflowError, RecursionError) as e:  # `a{99999999999}`, 1000 nested groups
             raise SchemaError(f"{_where(source, raw, 'pattern')}: {at}pattern: not a regular expression: {e}") from None
     if text["template"]:
+        from .templates import TemplateError, parse_template  # the template engine only when a schema has one
+
         try:
             parse_template(text["template"])
         except TemplateError as e:
@@ -215,16 +219,6 @@ def _where(source: str, mapping, key) -> str:
 
 def _shown(value) -> str:
     return "nothing" if value is None else repr(value)
-
-
-def _known(raw: dict, known: tuple, source: str, at: str) -> None:
-    import difflib
-
-    for key in raw:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
-            raise SchemaError(f"{_where(source, raw, key)}: {at}{key}: unknown field{hint}")
 
 
 def _text(raw: dict, key: str, source: str, at: str) -> str:
@@ -266,10 +260,20 @@ def annotation_schema(es: ExternalSecret) -> SchemaObject | None:
                                                   f"{SCHEMA_ANNOTATION}")
 
 
+CHART_VERSION = re.compile(r"-v?(\d+\.\d+\.\d+[^/]*)$")  # the end of Helm's `helm.sh/chart` label
+
+
 def chart_of(labels: dict, annotations: dict) -> str:
     """The chart that owns an object, from Helm's labels: `helm.sh/chart` without its version
     (`nexus-0.1.38` -> `nexus`), else the release name (`meta.helm.sh/release-name`); "" when neither."""
     chart = str(labels.get("helm.sh/chart") or "")
     if chart:
-        return re.sub(r"-v?\d+\.\d+\.\d+[^/]*$", "", chart)
+        return CHART_VERSION.sub("", chart)
     return str(annotations.get("meta.helm.sh/release-name") or "")
+
+
+def chart_version_of(labels: dict) -> str:
+    """The chart's version in Helm's `helm.sh/chart` label (`nexus-0.1.38` and `nexus-v0.1.38` -> `0.1.38`);
+    "" without one."""
+    found = CHART_VERSION.search(str(labels.get("helm.sh/chart") or ""))
+    return found.group(1) if found else ""

@@ -19,6 +19,7 @@ import subprocess
 import termios
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import hvac.exceptions
 import pytest
@@ -138,6 +139,27 @@ def test_asks_only_what_the_store_lacks_then_eso_syncs_it(testbed, namespace, te
     assert version(testbed, path) == 2  # one write on top of the one before
     assert verify(testbed, ns) == {"chartmuseum": "Populated", "nexus": "Populated"}
     assert not force_synced(testbed, ns, "chartmuseum")  # only what edit changed is refreshed
+
+
+@pytest.mark.real_eso
+def test_without_n_it_asks_in_every_namespace(testbed, namespace, terminal):
+    other = f"{namespace}-b"
+    testbed.kubectl("create", "namespace", other)
+    label = {"jxsecret-test": namespace}  # the selector keeps other tests' ExternalSecrets out; -n stays unset
+    apps = [es("app", ns, path_of(ns, "app")) for ns in (namespace, other)]
+    for app in apps:
+        app["metadata"]["labels"] = label
+    testbed.apply(*apps)
+    for ns in (namespace, other):
+        testbed.wait_until(lambda: testbed.ready(ns, "app") == "False")
+    first, second = canary(), canary()
+    result = edit(testbed, terminal, "-l", f"jxsecret-test={namespace}", keys=[first, ENTER, second, ENTER])
+    assert result.rc == 0, result.stderr
+    assert f"? {namespace}/app.token" in result.shown and f"? {other}/app.token" in result.shown
+    assert (stored(testbed, path_of(namespace, "app")), stored(testbed, path_of(other, "app"))) == (
+        {"token": first}, {"token": second})
+    assert result.stdout.splitlines()[-1] == f"populated: {namespace}/app, {other}/app"
+    result.never_shows(first, second)
 
 
 def test_nothing_to_edit_needs_no_store(testbed, namespace, terminal):
@@ -280,14 +302,81 @@ def test_a_schema_file_words_the_question_and_rules_the_value(testbed, namespace
     assert stored(testbed, path) == {"token": "t0k"}  # the long value was refused
 
 
-def test_a_malformed_schema_annotation_names_the_externalsecret(testbed, namespace, terminal):
-    apply_and_settle(testbed, namespace, es("app", namespace, path_of(namespace, "app"),
-                                            schema={"properties": [{"name": "token", "maxLength": "ten"}]}),
-                     ready={"app": "False"})
-    result = edit(testbed, terminal, "-n", namespace)
-    assert (result.rc, result.stdout, result.shown) == (1, "", "")
-    assert result.stderr == (f"error: ExternalSecret {namespace}/app: annotation secret.jenkins-x.io/schema-object: "
-                             "properties[0].maxLength: expected a whole number >= 0, got 'ten'\n")
+@pytest.mark.real_eso
+def test_a_malformed_schema_skips_its_externalsecret_and_the_others_are_asked(testbed, namespace, terminal):
+    ns = namespace
+    apply_and_settle(testbed, ns, es("app", ns, path_of(ns, "app"),
+                                     schema={"properties": [{"name": "token", "maxLength": "ten"}]}),
+                     es("db", ns, path_of(ns, "db")), ready={"app": "False", "db": "False"})
+    value = canary()
+    result = edit(testbed, terminal, "-n", ns, keys=[value, ENTER])  # one question: db's
+    assert result.rc == 1
+    assert result.stderr.splitlines() == [
+        f"error: skipped {ns}/app: annotation secret.jenkins-x.io/schema-object: properties[0].maxLength: expected a "
+        "whole number >= 0, got 'ten'",
+        LEGEND,
+        "error: 1 ExternalSecret skipped: a malformed secret schema (above)"]
+    assert result.stdout.splitlines()[0] == f"wrote: ClusterSecretStore/vault {path_of(ns, 'db')}: token (new)"
+    assert f"{ns}/app" not in result.shown
+    result.never_shows(value)
+    assert (stored(testbed, path_of(ns, "db")), stored(testbed, path_of(ns, "app"))) == ({"token": value}, None)
+
+
+@pytest.mark.real_eso
+def test_the_schema_default_is_offered_and_enter_takes_it(testbed, namespace, terminal):
+    ns, path = namespace, path_of(namespace, "docker")
+    schema = {"properties": [{"name": "username", "question": "Docker Registry username", "defaultValue": "admin"},
+                             {"name": "password", "question": "Docker Registry password"}]}
+    apply_and_settle(testbed, ns, es("docker", ns, path, ("username", "password"), schema), ready={"docker": "False"})
+    value = canary()
+    result = edit(testbed, terminal, "-n", ns, keys=[ENTER, value, ENTER])
+    assert (result.rc, result.stderr) == (0, LEGEND + "\n")
+    assert "? Docker Registry username  (not set; Enter takes the schema's defaultValue) *****" in result.shown
+    result.never_shows(value)
+    assert stored(testbed, path) == {"username": "admin", "password": value}
+
+
+@pytest.mark.real_eso
+def test_a_set_value_keeps_enter_for_keeping_it_not_the_default(testbed, namespace, terminal):
+    ns, path = namespace, path_of(namespace, "docker")
+    put(testbed, path, {"username": "someone"})
+    schema = {"properties": [{"name": "username", "question": "Docker Registry username", "defaultValue": "admin"}]}
+    apply_and_settle(testbed, ns, es("docker", ns, path, ("username",), schema), ready={"docker": "True"})
+    result = edit(testbed, terminal, "-n", ns, "-f", "docker", keys=[ENTER])
+    assert (result.rc, result.stdout) == (0, "nothing written: no value entered\n")
+    assert "? Docker Registry username  (set; Enter keeps it)" in result.shown
+    assert "*" not in result.shown  # no default in the input: Enter typed nothing
+    assert stored(testbed, path) == {"username": "someone"}
+
+
+@pytest.mark.real_eso
+def test_no_mask_shows_what_is_typed(testbed, namespace, terminal):
+    ns, path = namespace, path_of(namespace, "git")
+    schema = {"properties": [{"name": "username", "question": "the pipeline username", "noMask": True}]}
+    apply_and_settle(testbed, ns, es("git", ns, path, ("username",), schema), ready={"git": "False"})
+    result = edit(testbed, terminal, "-n", ns, keys=["jenkins-x-bot", ENTER])
+    assert result.rc == 0, result.stderr
+    assert "? the pipeline username  (not set; shown as you type) jenkins-x-bot" in result.shown
+    assert stored(testbed, path) == {"username": "jenkins-x-bot"}
+
+
+@pytest.mark.real_eso
+def test_the_version_stream_words_and_defaults_the_questions(testbed, namespace, terminal):
+    """--schema-dir the real version stream (tests/fixtures/jx3-versions): the nexus chart's file
+    (gitops.jenkins-x.io) gives the questions, their help and defaults; Enter takes both defaults."""
+    ns, path = namespace, path_of(namespace, "nexus")
+    nexus = es("nexus", ns, path, ("username", "password"))
+    nexus["metadata"]["labels"] = {"helm.sh/chart": "nexus-0.1.38"}
+    apply_and_settle(testbed, ns, nexus, ready={"nexus": "False"})
+    versions = Path(__file__).parents[1] / "fixtures" / "jx3-versions"
+    result = edit(testbed, terminal, "-n", ns, "--schema-dir", str(versions), keys=[ENTER, ENTER])
+    assert (result.rc, result.stderr) == (0, LEGEND + "\n")
+    shown = result.shown
+    assert ("? nexus user name  (not set; Enter takes the schema's defaultValue) The username used to "
+            "authenticate with nexus *****") in shown
+    assert ("? nexus password  (not set; Enter takes the schema's defaultValue) The password to authenticate with "
+            "nexus ********") in shown
+    assert stored(testbed, path) == {"username": "admin", "password": "admin123"}
 
 
 def test_ctrl_c_twice_in_a_row_stops_with_nothing_written(testbed, namespace, terminal):

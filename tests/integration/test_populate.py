@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import secrets
+from pathlib import Path
 
 import hvac.exceptions
 import pytest
@@ -182,8 +183,8 @@ def test_dry_run_says_where_values_come_from_and_writes_nothing(testbed, namespa
      "error: {ns}/app.user: the default value is 3 characters, fewer than minLength 5"),
     ({"properties": [{"name": "user", "defaultValue": "admin", "pattern": "^[0-9]+$"}]},
      "error: {ns}/app.user: the default value does not match pattern ^[0-9]+$"),
-    ({"properties": [{"name": "user", "template": '{{ extsecret "nowhere" "x" }}'}]},
-     "error: {ns}/app.user: template: no ExternalSecret {ns}/nowhere"),
+    ({"properties": [{"name": "user", "template": '{{ if eq 1 "1" }}x{{ end }}'}]},
+     "error: {ns}/app.user: template: eq: cannot compare an integer with a string"),
 ])
 def test_a_value_the_schema_refuses_stops_everything_before_the_first_write(testbed, namespace, schema, error):
     ns = namespace
@@ -194,6 +195,29 @@ def test_a_value_the_schema_refuses_stops_everything_before_the_first_write(test
     assert result.stderr.splitlines() == [error.format(ns=ns), "error: 1 value cannot be populated: nothing written"]
     assert stored(testbed, path_of(ns, "app")) is None
     assert stored(testbed, path_of(ns, "hmac")) is None  # the good one is not written either
+
+
+@pytest.mark.real_eso
+def test_a_template_whose_input_is_not_there_waits_and_the_others_are_written(testbed, namespace):
+    """As a value only a person can set: named with what it waits for, not written, exit 3; the rest go ahead."""
+    ns = namespace
+    maven = {"properties": [{"name": "settings.xml", "template": '<u>{{ extsecret "nexus" "username" | default '
+                                                                 '"admin" }}</u><p>{{ extsecret "sonatype" "password" '
+                                                                 '}}</p>'}]}
+    settle(testbed, ns, es("maven", ns, path_of(ns, "maven"), ["settings.xml"], maven),
+           es("lighthouse-hmac-token", ns, path_of(ns, "hmac"), ["hmac"], HMAC))
+    result = populate(testbed, "-n", ns)
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"note: {ns}/maven.settings.xml needs a value (its template needs an input that is not there: no "
+        f"ExternalSecret {ns}/sonatype): kubectl jxsecret edit -n {ns} -f maven"]
+    assert result.stdout.splitlines() == [
+        f"{ns}/lighthouse-hmac-token.hmac: generator hmac",
+        f"wrote: ClusterSecretStore/vault {path_of(ns, 'hmac')}: hmac (new)",
+        "force-sync requested for 1 ExternalSecret; waiting for ESO to sync",
+        f"{ns}/lighthouse-hmac-token: synced",
+        f"populated: {ns}/lighthouse-hmac-token"]
+    assert stored(testbed, path_of(ns, "maven")) is None
 
 
 def test_values_that_need_a_person_point_at_edit(testbed, namespace):
@@ -261,16 +285,119 @@ def test_a_malformed_schema_file_is_refused_with_its_line_before_the_cluster_is_
     assert testbed.requests_since(mark) == []
 
 
-def test_a_malformed_annotation_names_the_externalsecret(testbed, namespace):
-    bad = es("app", namespace, path_of(namespace, "app"), ["token"])
+@pytest.mark.real_eso
+def test_a_malformed_schema_skips_its_externalsecret_only(testbed, namespace, tmp_path):
+    """One error line per ExternalSecret whose schema cannot be read (its annotation, or its chart's file),
+    naming it, where, and the field; the others are populated; exit 1 at the end."""
+    ns = namespace
+    bad = es("app", ns, path_of(ns, "app"), ["token"])
     bad["metadata"]["annotations"] = {"secret.jenkins-x.io/schema-object": '{"properties": [{"name": "token", '
                                                                           '"generator": "pasword"}]}'}
+    chart = tmp_path / "versions" / "charts" / "jx3" / "nexus" / "secret-schema.yaml"
+    chart.parent.mkdir(parents=True)
+    chart.write_text(SCHEMA_HEAD + "  - name: nexus\n    properties:\n    - name: password\n      maxLength: big\n")
+    settle(testbed, ns, bad, es("nexus", ns, path_of(ns, "nexus"), ["password"],
+                                labels={"helm.sh/chart": "nexus-1.0.0"}),
+           es("lighthouse-hmac-token", ns, path_of(ns, "hmac"), ["hmac"], HMAC))
+    result = populate(testbed, "-n", ns, "--schema-dir", tmp_path / "versions")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: skipped {ns}/app: annotation secret.jenkins-x.io/schema-object: properties[0].generator: unknown "
+        "generator 'pasword' (known: password, hmac, uuid, gitOperator.username, gitOperator.password)",
+        f"error: skipped {ns}/nexus: {chart}, line 8: spec.objects[0].properties[0].maxLength: expected a whole "
+        "number >= 0, got 'big'",
+        "error: 2 ExternalSecrets skipped: a malformed secret schema (above)"]
+    assert result.stdout.splitlines() == [
+        f"{ns}/lighthouse-hmac-token.hmac: generator hmac",
+        f"wrote: ClusterSecretStore/vault {path_of(ns, 'hmac')}: hmac (new)",
+        "force-sync requested for 1 ExternalSecret; waiting for ESO to sync",
+        f"{ns}/lighthouse-hmac-token: synced",
+        f"populated: {ns}/lighthouse-hmac-token"]
+    assert stored(testbed, path_of(ns, "app")) is None
+    assert stored(testbed, path_of(ns, "nexus")) is None
+
+
+def test_only_malformed_schemas_write_nothing_and_exit_1(testbed, namespace):
+    bad = es("app", namespace, path_of(namespace, "app"), ["token"], {"properties": [{"name": "token",
+                                                                                      "maxLength": "ten"}]})
     settle(testbed, namespace, bad)
     result = populate(testbed, "-n", namespace)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (f"error: ExternalSecret {namespace}/app: annotation secret.jenkins-x.io/schema-object: "
-                             "properties[0].generator: unknown generator 'pasword' (known: password, hmac, uuid, "
-                             "gitOperator.username, gitOperator.password)\n")
+    assert result.stderr.splitlines() == [
+        f"error: skipped {namespace}/app: annotation secret.jenkins-x.io/schema-object: properties[0].maxLength: "
+        "expected a whole number >= 0, got 'ten'",
+        "error: 1 ExternalSecret skipped: a malformed secret schema (above)"]
+
+
+JX3_VERSIONS = str(Path(__file__).parents[1] / "fixtures" / "jx3-versions")
+# As Helm labels what jx installs; no repo directory of the fixtures pins 1.1.100: the first one counts.
+BOOT_RESOURCES = {"helm.sh/chart": "jxboot-helmfile-resources-1.1.100"}
+
+
+@pytest.mark.real_eso
+def test_the_jenkins_x_version_stream_schemas_populate_a_cluster(testbed, namespace, boot, tmp_path):
+    """`--schema-dir` the real version stream (tests/fixtures/jx3-versions): its gitops.jenkins-x.io files with
+    `key:` fields, its templates with if/else, secret lookups that are missing, default, auth | b64enc | quote,
+    htpasswdExtSecret over a generated password; ExternalSecrets found by their Helm chart, as jx labels them."""
+    ns = namespace
+    (tmp_path / "jx-requirements.yml").write_text("apiVersion: core.jenkins-x.io/v4beta1\nkind: Requirements\n"
+                                                  "spec:\n  cluster:\n    provider: kind\n"
+                                                  "    gitServer: https://github.com\n")
+    settle(testbed, ns,
+           es("jx-basic-auth-user-password", ns, path_of(ns, "basic-auth"), ["username", "password"],
+              labels=BOOT_RESOURCES),
+           es("jx-basic-auth-htpasswd", ns, path_of(ns, "htpasswd"), ["auth"], labels=BOOT_RESOURCES),
+           es("tekton-container-registry-auth", ns, path_of(ns, "registry"), [".dockerconfigjson"],
+              labels=BOOT_RESOURCES),
+           es("lighthouse-hmac-token", ns, path_of(ns, "hmac"), ["token"],
+              labels={"helm.sh/chart": "lighthouse-1.5.2"}))
+    result = populate(testbed, "-n", ns, "--schema-dir", JX3_VERSIONS, "--dir", tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    lines = result.stdout.splitlines()
+    assert lines[:10] == [
+        f"{ns}/jx-basic-auth-htpasswd.auth: template",
+        f"{ns}/jx-basic-auth-user-password.username: defaultValue",
+        f"{ns}/jx-basic-auth-user-password.password: generator password",
+        f"{ns}/lighthouse-hmac-token.token: generator hmac",
+        f"{ns}/tekton-container-registry-auth..dockerconfigjson: template",
+        f"wrote: ClusterSecretStore/vault {path_of(ns, 'basic-auth')}: password (new), username (new)",
+        f"wrote: ClusterSecretStore/vault {path_of(ns, 'hmac')}: token (new)",
+        f"wrote: ClusterSecretStore/vault {path_of(ns, 'htpasswd')}: auth (new)",
+        f"wrote: ClusterSecretStore/vault {path_of(ns, 'registry')}: .dockerconfigjson (new)",
+        "force-sync requested for 4 ExternalSecrets; waiting for ESO to sync"]
+    assert lines[-1] == (f"populated: {ns}/jx-basic-auth-htpasswd, {ns}/jx-basic-auth-user-password, "
+                         f"{ns}/lighthouse-hmac-token, {ns}/tekton-container-registry-auth")
+
+    from kubectl_jxsecret.model import bcrypt
+
+    basic = stored(testbed, path_of(ns, "basic-auth"))
+    assert basic["username"] == "admin" and 5 <= len(basic["password"]) <= 41  # the chart's minLength/maxLength
+    user, _, hashed = stored(testbed, path_of(ns, "htpasswd"))["auth"].partition(":")
+    assert user == "admin" and bcrypt.check(basic["password"], hashed)
+    assert re.fullmatch(r"[0-9a-f]{41}", stored(testbed, path_of(ns, "hmac"))["token"])
+    # The first repo directory with the object wins (charts/jenkins-x/...): no registry Secret, so only ghcr.io,
+    # with jx-boot's user and password; its email is missing, so the `if` leaves it out.
+    registry = stored(testbed, path_of(ns, "registry"))[".dockerconfigjson"]
+    auth = base64.b64encode(f"jenkins-x-bot:{boot}".encode()).decode()
+    assert registry == '{\n\n  "auths":{\n    "ghcr.io": {\n        "auth": "' + auth + '"\n    }\n  }\n}'
+    assert json.loads(synced(testbed, ns, "tekton-container-registry-auth")[".dockerconfigjson"]) == {
+        "auths": {"ghcr.io": {"auth": auth}}}
+    never_shows(result, basic["password"], hashed, boot, auth)
+
+
+@pytest.mark.real_eso
+def test_the_chart_version_picks_the_repo_directory_that_pins_it(testbed, namespace, tmp_path):
+    """jx3-versions has jxboot-helmfile-resources under jenkins-x/, jx3/ and jxgh/; the chart's version in the
+    Helm label (1.1.169, what jxgh/'s defaults.yaml pins) picks jxgh/'s schema, whose template asks
+    jx-requirements' gitServer and reads the registry Secret in namespace jx (not there: left out)."""
+    ns = namespace
+    (tmp_path / "jx-requirements.yml").write_text("spec:\n  cluster:\n    provider: kind\n"
+                                                  "    gitServer: https://gitlab.com\n")
+    settle(testbed, ns, es("tekton-container-registry-auth", ns, path_of(ns, "registry"), [".dockerconfigjson"],
+                           labels={"helm.sh/chart": "jxboot-helmfile-resources-1.1.169"}))
+    result = populate(testbed, "-n", ns, "--schema-dir", JX3_VERSIONS, "--dir", tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert stored(testbed, path_of(ns, "registry")) == {".dockerconfigjson": '{\n\n  "auths":{\n  }\n}'}
 
 
 # ------------------------------------------------------------------------------------------ rotate
@@ -343,6 +470,21 @@ def test_rotate_takes_whole_names(testbed, populated):
                              f"in namespace {ns} (did you mean chartmuseum?)\n"
                              "see 'kubectl jxsecret rotate -h' for help\n")
     assert stored(testbed, path) == before
+
+
+def test_rotate_stops_at_a_malformed_schema_before_any_store_is_read(testbed, namespace):
+    """rotate's -f names what to rotate: with its schema unreadable, which values are generated is unknown,
+    so nothing is rotated (populate and edit skip such an ExternalSecret instead)."""
+    ns, path = namespace, path_of(namespace, "chartmuseum")
+    put(testbed, path, {"BASIC_AUTH_PASS": "kept-password"})
+    settle(testbed, ns, es("chartmuseum", ns, path, ["BASIC_AUTH_PASS"],
+                           {"properties": [{"name": "BASIC_AUTH_PASS", "generator": "password", "maxLength": "41"}]}),
+           ready="True")
+    result = rotate(testbed, "-n", ns, "-f", "chartmuseum")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (f"error: ExternalSecret {ns}/chartmuseum: annotation secret.jenkins-x.io/schema-object: "
+                             "properties[0].maxLength: expected a whole number >= 0, got '41'\n")
+    assert stored(testbed, path) == {"BASIC_AUTH_PASS": "kept-password"}
 
 
 # ------------------------------------------------------------------------------------------ new

@@ -7,7 +7,7 @@ from kubectl_jxsecret.model.plan import Destination, Ref, StoreRef
 from kubectl_jxsecret.model.populate import (DEFAULT, GENERATOR, KEPT, PERSON, TEMPLATE, Target, decide, source_of,
                                               wanted)
 from kubectl_jxsecret.model.schema import Property
-from kubectl_jxsecret.model.templates import TemplateError
+from kubectl_jxsecret.model.templates import MissingInput, TemplateError
 
 VAULT = StoreRef("ClusterSecretStore", "vault")
 PATH = Destination(VAULT, "app")
@@ -101,6 +101,15 @@ def test_failures_become_problems_or_people():
         ("missing", TEMPLATE, "template: Secret jx/x has no value for y", ""),
         ("git", PERSON, "", "Secret jx/jx-boot has no username"),
         ("free", PERSON, "", "no template, generator or defaultValue in its schema")]
+
+
+def test_a_template_whose_input_is_not_there_waits_for_a_person():
+    def render(t):
+        raise MissingInput("no ExternalSecret jx/sonatype")
+
+    [d], _ = run([target("settings.xml", Property("settings.xml", template="t"))], render=render)
+    assert (d.source, d.problem, d.reason, d.writes) == (
+        PERSON, "", "its template needs an input that is not there: no ExternalSecret jx/sonatype", False)
 
 
 def test_describe_never_shows_a_value():

@@ -77,6 +77,29 @@ def test_enter_alone_leaves_the_value_as_it_is(terminal):
     assert prompts.Prompter().secret("q") is None
 
 
+def test_a_default_is_in_the_input_masked_and_enter_takes_it(terminal):
+    terminal.type(ENTER)
+    assert prompts.Prompter().secret("Docker username", "(not set)", default="admin") == "admin"
+    assert "? Docker username  (not set) *****" in terminal.shown
+    assert "admin" not in terminal.screen.getvalue()
+
+
+def test_an_erased_default_leaves_the_value_as_it_is(terminal):
+    terminal.type(BACKSPACE * 5, ENTER)
+    assert prompts.Prompter().secret("Docker username", default="admin") is None
+
+
+def test_a_default_that_starts_with_an_at_is_that_text_not_a_file(terminal):
+    terminal.type(ENTER)
+    assert prompts.Prompter().secret("q", default="@home") == "@home"
+
+
+def test_unmasked_shows_what_is_typed(terminal):
+    terminal.type("jenkins-x-bot", ENTER)
+    assert prompts.Prompter().secret("the pipeline username", "(not set)", mask=False) == "jenkins-x-bot"
+    assert "? the pipeline username  (not set) jenkins-x-bot" in terminal.shown
+
+
 def test_alt_enter_and_a_paste_make_several_lines(terminal):
     terminal.type("line1", ALT_ENTER, "line2", ENTER, PASTE_START, '{\r\n  "a": 1\r\n}', PASTE_END, ENTER)
     ask = prompts.Prompter()

@@ -73,6 +73,20 @@ def test_the_schema_gives_question_and_help_by_secret_key():
     assert (user.message, user.help) == ("jx/nexus.user", "")
 
 
+@pytest.mark.parametrize("prop, current, default, mask", [
+    ({"name": "user", "question": "Q", "defaultValue": "admin"}, None, "admin", True),
+    ({"name": "user", "question": "Q", "defaultValue": "admin"}, {"username": "someone"}, "", True),  # Enter keeps it
+    ({"name": "user", "question": "Q", "noMask": True}, None, "", False),
+    ({"name": "user", "question": "Q", "mask": False, "defaultValue": "x"}, None, "x", False),
+    ({"name": "other", "question": "Q", "defaultValue": "admin", "noMask": True}, None, "", True),  # not this value
+])
+def test_the_schema_default_and_no_mask(prop, current, default, mask):
+    """A value the store lacks is offered its schema defaultValue; a set one never is (Enter keeps it)."""
+    [q] = ask(es("docker", [("user", "docker", "username")], {"properties": [prop]}),
+              current={Destination(VAULT, "docker"): current})
+    assert (q.default, q.mask) == (default, mask)
+
+
 def test_a_value_read_twice_is_asked_once_in_the_words_of_the_richest_schema():
     plain = es("a-plain", [("token", "shared", "token")])
     rich = es("b-rich", [("hmac", "shared", "token"), ("other", "x", "y")],

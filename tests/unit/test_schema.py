@@ -4,7 +4,8 @@ import textwrap
 
 import pytest
 
-from kubectl_jxsecret.model.schema import Property, SchemaError, SchemaObject, chart_of, parse_annotation, parse_file
+from kubectl_jxsecret.model.schema import (Property, SchemaError, SchemaObject, chart_of, chart_version_of,
+                                           parse_annotation, parse_file)
 
 HEAD = "apiVersion: secret.jenkins-x.io/v1alpha1\nkind: Schema\nspec:\n  objects:\n"
 
@@ -64,16 +65,17 @@ def test_a_file_with_every_field():
     ("- name: a\n  properties:\n  - name: p\n    generator: pasword\n",
      "line 8: spec.objects[0].properties[0].generator: unknown generator 'pasword' (known: password, hmac, uuid, "
      "gitOperator.username, gitOperator.password)"),
-    ("- name: a\n  properties:\n  - name: p\n    genrator: password\n",
-     'line 8: spec.objects[0].properties[0].genrator: unknown field (did you mean "generator"?)'),
     ("- name: a\n  properties:\n  - name: p\n    pattern: '[a-'\n",
      "line 8: spec.objects[0].properties[0].pattern: not a regular expression: unterminated character set at "
      "position 0"),
     ("- name: a\n  properties:\n  - name: p\n    template: '{{ lookup \"x\" }}'\n",
      "line 8: spec.objects[0].properties[0].template: unknown function 'lookup' (supported: secret, extsecret, auth, "
-     "extauth, htpasswdSecret, htpasswdExtSecret, b64enc, b64dec, quote, squote, trim, lower, upper)"),
-    ("- name: a\n  properties:\n  - name: p\n    template: '{{ if .x }}y{{ end }}'\n",
-     "line 8: spec.objects[0].properties[0].template: 'if' is not supported (only values, functions and pipelines)"),
+     "extauth, htpasswdSecret, htpasswdExtSecret, b64enc, b64dec, quote, squote, trim, lower, upper, and, or, not, "
+     "eq, ne, lt, le, gt, ge, default, empty, hasKey, contains, fromJson)"),
+    ("- name: a\n  properties:\n  - name: p\n    template: '{{ if .x }}y'\n",
+     "line 8: spec.objects[0].properties[0].template: {{ end }} missing: a block is not closed"),
+    ("- name: a\n  properties:\n  - name: p\n    key: [not, a, string]\n    question: 7\n",
+     "line 9: spec.objects[0].properties[0].question: expected a string, got int (quote it)"),
     ("- name: a\n  properties:\n  - name: p\n    defaultValue: 8080\n",
      "line 8: spec.objects[0].properties[0].defaultValue: expected a string, got int (quote it)"),
     ("- name: a\n  properties:\n  - name: p\n    onlyTemplateIfBlank: yes please\n",
@@ -93,7 +95,8 @@ def test_errors_name_the_file_the_line_and_the_field(objects, error):
 
 @pytest.mark.parametrize("text, error", [
     ("", "s.yaml: expected a Schema (apiVersion secret.jenkins-x.io/v1alpha1, kind Schema)"),
-    ("apiVersion: v1\nkind: Schema\n", "s.yaml, line 1: apiVersion: expected secret.jenkins-x.io/v1alpha1, got 'v1'"),
+    ("apiVersion: v1\nkind: Schema\n", "s.yaml, line 1: apiVersion: expected secret.jenkins-x.io/v1alpha1 or "
+                                     "gitops.jenkins-x.io/v1alpha1, got 'v1'"),
     ("apiVersion: secret.jenkins-x.io/v1alpha1\n", "s.yaml, line 1: kind: expected Schema, got nothing"),
     ("apiVersion: secret.jenkins-x.io/v1alpha1\nkind: Schema\nspec: []\n",
      "s.yaml, line 3: spec: expected a map with objects"),
@@ -104,6 +107,21 @@ def test_the_document_itself(text, error):
     with pytest.raises(SchemaError) as e:
         parse_file(text, "s.yaml")
     assert str(e.value) == error
+
+
+@pytest.mark.parametrize("api_version", ["secret.jenkins-x.io/v1alpha1", "gitops.jenkins-x.io/v1alpha1"])
+def test_fields_jx_does_not_read_are_ignored_as_jx_ignores_them(api_version):
+    """The version stream writes `key:` (the store path) beside properties; jx's Go structs have no such field,
+    so its YAML unmarshal drops it, and any other unknown field, at every level."""
+    text = (f"apiVersion: {api_version}\nkind: Schema\nmetadata: {{name: x}}\nspec:\n  extra: 1\n  objects:\n"
+            "  - name: tekton-git\n    mandatory: true\n    owner: someone\n    properties:\n"
+            "    - name: username\n      key: secret/data/jx/pipelineUser\n      genrator: password\n"
+            "      requires: x\n      format: y\n      labels: {kind: confirm}\n"
+            "      generator: gitOperator.username\n")
+    assert parse_file(text, "s.yaml") == {"tekton-git": SchemaObject("tekton-git", True, (
+        Property("username", generator="gitOperator.username"),))}
+    annotation = '{"mandatory": true, "x": 1, "properties": [{"name": "token", "key": "k", "noMask": true}]}'
+    assert parse_annotation(annotation, "es") == SchemaObject("", True, (Property("token", mask=False),))
 
 
 @pytest.mark.parametrize("text, error", [
@@ -148,3 +166,13 @@ def test_value_rules(prop, value, problem):
 ])
 def test_chart_of(labels, annotations, chart):
     assert chart_of(labels, annotations) == chart
+
+
+@pytest.mark.parametrize("labels, version", [
+    ({"helm.sh/chart": "nexus-0.1.38"}, "0.1.38"),
+    ({"helm.sh/chart": "jx-build-controller-v1.2.3-rc1"}, "1.2.3-rc1"),
+    ({"helm.sh/chart": "nexus"}, ""),
+    ({}, ""),
+])
+def test_chart_version_of(labels, version):
+    assert chart_version_of(labels) == version
