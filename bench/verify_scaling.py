@@ -9,8 +9,10 @@ ExternalSecrets cumulatively (10 -> 100 -> 1000 -> 5000, in bench-0..bench-9, ha
 complete target Secret), and at each size measures `kubectl jxsecret verify -o json` against
 `kubectl get externalsecrets -A -o json`: wall time, peak RSS (wait4 ru_maxrss of the child) and the
 API requests each made (from the apiserver's audit log). Also: verify on an empty namespace, and the
-start-up of --help / version / completion against a bare `python -c pass`. The testbed is torn down
-at the end, also on failure. See bench/README.md for what each number means and the targets.
+start-up of --help / version / completion against a bare `python -c pass`. The plugin measured is a
+regular (pip, not editable) install of this working tree, made for the run in bench/results/regular-install/.
+The testbed is torn down at the end, also on failure. See bench/README.md for what each number means and
+the targets.
 
 Every value written to the cluster is an obviously fake bench value; none is ever printed.
 """
@@ -21,6 +23,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -37,6 +40,9 @@ PY = VENV_BIN / "python"
 TESTBED = REPO / "hack" / "testbed"
 TESTBED_DIR = REPO / ".testbed-bench"
 RESULTS = REPO / "bench" / "results" / "verify-scaling.json"
+INSTALL = REPO / "bench" / "results" / "regular-install"  # the plugin as pip installs it, rebuilt every run
+# What pip (or krew's archive) installs: the package and its data; the rest of the tree is not copied.
+INSTALLED_FILES = ("setup.cfg", "pyproject.toml", "README.md", "LICENSE", "kubectl_jxsecret")
 
 SIZES = (10, 100, 1000, 5000)
 NAMESPACES = [f"bench-{i}" for i in range(10)]
@@ -77,13 +83,46 @@ def testbed(command, attempts=1):
     return exports
 
 
-def child_env(exports):
-    """What a user's shell would have: the venv first on PATH, the bench kubeconfig, no Vault/Bao vars; .pyc
-    files written (the warm-up run writes what is missing, as pip does at install time)."""
+def regular_install() -> Path:
+    """The bin directory of a venv holding this working tree as `pip install` puts it there: no editable
+    install's import hook (the repository's .venv has one, which no user has).
+
+    pip builds from a copy of the tree (it builds in its source directory, and the working tree is shared),
+    with build isolation, as for a user. The dependencies are not installed again: a .pth line puts the
+    repository venv's site-packages after the venv's own (a path entry only: the .pth files there, the
+    editable install's hook among them, are not run)."""
+    shutil.rmtree(INSTALL, ignore_errors=True)
+    venv, source = INSTALL / "venv", INSTALL / "source"
+    source.mkdir(parents=True)
+    for name in INSTALLED_FILES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / name, source / name)
+    python = venv / "bin" / "python"
+    subprocess.run([str(PY), "-m", "venv", "--without-pip", str(venv)], check=True)
+    (site_packages(python) / "jxsecret-bench-dependencies.pth").write_text(f"{site_packages(PY)}\n")
+    installed = subprocess.run([str(PY), "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                                str(source)])
+    if installed.returncode != 0:
+        raise SystemExit("bench: pip could not install the working tree (its error is above; pip fetches setuptools "
+                         "and wheel to build it, as `make venv` does)")
+    shutil.rmtree(source)
+    return venv / "bin"
+
+
+def site_packages(python: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return Path(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def child_env(exports, plugin_bin):
+    """What a user's shell would have: the plugin's bin first on PATH (then the repository venv's, for kubectl),
+    the bench kubeconfig, no Vault/Bao vars; .pyc files written (the warm-up run writes what is missing)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("VAULT_", "BAO_", "JXSECRET_TESTBED_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"))
            and k not in ("KUBECONFIG", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    env["PATH"] = os.pathsep.join([str(plugin_bin), str(VENV_BIN), os.environ.get("PATH", "")])
     env["KUBECONFIG"] = exports["KUBECONFIG"]
     env["NO_COLOR"] = "1"
     return env
@@ -327,11 +366,11 @@ def check_kubectl(n):
     return check
 
 
-def measure_size(n, env, audit, runs, baseline=None):
+def measure_size(n, env, audit, runs, plugin_bin, baseline=None):
     """`baseline`: a source tree whose kubectl_jxsecret is measured too (PYTHONPATH), e.g. the last commit's."""
     verify_argv = ["kubectl", "jxsecret", "verify", "-o", "json"]
     kubectl_argv = ["kubectl", "get", "externalsecrets.external-secrets.io", "-A", "-o", "json"]
-    direct_argv = [str(VENV_BIN / "kubectl-jxsecret"), "verify", "-o", "json"]
+    direct_argv = [str(plugin_bin / "kubectl-jxsecret"), "verify", "-o", "json"]
     empty_argv = ["kubectl", "jxsecret", "verify", "-n", EMPTY_NS]
     # Interleave verify and kubectl so background noise hits both alike.
     base_env = dict(env, PYTHONPATH=str(baseline)) if baseline else None
@@ -384,13 +423,13 @@ def controller_rate(audit, seconds=5.0):
     return round(controller_requests(found) / seconds, 1)
 
 
-def measure_startup(env, runs):
+def measure_startup(env, runs, plugin_bin):
     cases = {
         "true (RSS floor of the launcher)": ["true"],
-        "python -c pass": [str(PY), "-c", "pass"],
-        "kubectl-jxsecret --help": [str(VENV_BIN / "kubectl-jxsecret"), "--help"],
-        "kubectl-jxsecret version": [str(VENV_BIN / "kubectl-jxsecret"), "version"],
-        'kubectl_complete-jxsecret ""': [str(VENV_BIN / "kubectl_complete-jxsecret"), ""],
+        "python -c pass": [str(plugin_bin / "python"), "-c", "pass"],
+        "kubectl-jxsecret --help": [str(plugin_bin / "kubectl-jxsecret"), "--help"],
+        "kubectl-jxsecret version": [str(plugin_bin / "kubectl-jxsecret"), "version"],
+        'kubectl_complete-jxsecret ""': [str(plugin_bin / "kubectl_complete-jxsecret"), ""],
         "kubectl jxsecret version": ["kubectl", "jxsecret", "version"],  # + kubectl's plugin dispatch
     }
     results = {name: summary(measure(argv, env, None, runs, check_exit((0,)))) for name, argv in cases.items()}
@@ -520,18 +559,20 @@ def main(argv):
     result = {"benchmark": "verify-scaling", "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "machine": machine(), "runs": args.runs, "pause_controllers": args.pause_controllers,
               "sizes": [], "created": {}}
+    log(f"installing this working tree in {INSTALL} (pip, not editable)")
+    plugin_bin = regular_install()
     log(f"bringing up the bench testbed in {TESTBED_DIR}")
     controllers = None
     try:
         exports = testbed("up", attempts=2)  # a busy 2-core machine: up can time out
-        env = child_env(exports)
+        env = child_env(exports, plugin_bin)
         audit = Audit(exports["JXSECRET_TESTBED_AUDIT_LOG"])
         controllers = Controllers(args.pause_controllers)
         kube = connect(exports["KUBECONFIG"])
         create_base(kube)
 
         controllers.pause()
-        result["startup"] = measure_startup(env, max(args.runs, 5))
+        result["startup"] = measure_startup(env, max(args.runs, 5), plugin_bin)
         log("empty cluster")
         empty_all = measure(["kubectl", "jxsecret", "verify"], env, audit, args.runs, check_exit((0,)))
         empty_ns = measure(["kubectl", "jxsecret", "verify", "-n", EMPTY_NS], env, audit, args.runs, check_exit((0,)))
@@ -550,7 +591,7 @@ def main(argv):
             log(f"measuring N={n} (the ESO controller makes {background:.0f} requests/s meanwhile"
                 f"{', paused while measuring' if args.pause_controllers else ''})")
             controllers.pause()
-            result["sizes"].append(measure_size(n, env, audit, args.runs, args.baseline)
+            result["sizes"].append(measure_size(n, env, audit, args.runs, plugin_bin, args.baseline)
                                    | {"controller_requests_per_s": background})
             controllers.resume()
             s = result["sizes"][-1]

@@ -1,7 +1,7 @@
 """Command line: the parser tree, dispatch, and the ONE error -> exit-code map.
 
 This module is on the path of `--help`, `version` and shell completion, so it imports only the
-standard library: command modules (and kubernetes, hvac, questionary, portforward behind them)
+standard library: command modules (and kubernetes, hvac, questionary behind them)
 are imported when their command runs.
 """
 
@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 from .errors import ExitStatus, JxSecretError, UsageError, first_line, printable, redact
 from .flags import HelpFormatter, add_command_parser, add_kube_flags, add_output_flag
+
+# argparse passes each of its words through gettext, and every call searches the locale directories again
+# for a catalogue no Python ships (the default domain's): ~50 searches per run, ~1.5 ms (more with LANG set),
+# that always come back empty. Our help is English; argparse's words around it stay English too.
+argparse._ = lambda message: message
 
 PROG = "kubectl jxsecret"
 
@@ -287,8 +292,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser(only: str | None = None) -> Parser:
-    """The whole tree; with `only`, just that command's own flags are added (none for ""), so a run, the
-    root help and a completion import one command module at most, not all of them (~70 ms)."""
+    """The whole tree; with `only` naming a command, just that command and its flags, so that a run or a
+    completion imports one command module, not all of them (~70 ms); with "" (or a word that is no command),
+    every command without flags, for the root help."""
     root = Parser(
         prog=PROG, formatter_class=HelpFormatter,
         description="Check, fill, sync and move the secrets of Jenkins X style clusters "
@@ -297,10 +303,11 @@ def build_parser(only: str | None = None) -> Parser:
     )
     root.add_argument("--debug", action="store_true", help="show tracebacks and debug details")
     sub = root.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
-    for cmd in COMMANDS:
+    spec = command_named(only) if only else None
+    for cmd in [spec] if spec else COMMANDS:  # a command's run needs no other command's parser (~0.1 ms each)
         p = add_command_parser(sub, cmd.name, cmd.aliases, cmd.help, cmd.description, cmd.examples)
         p.set_defaults(command_spec=cmd)
-        if only is not None and only not in (cmd.name, *cmd.aliases):
+        if only is not None and cmd is not spec:
             continue
         if cmd.kube_flags:
             add_kube_flags(p, cmd.output_formats)
@@ -435,19 +442,7 @@ def run_completion(args, env) -> int:
 
 def run() -> None:
     """The program's entry point (console scripts, `python -m`, the krew archive); main() is for tests."""
-    code = main()
-    if "portforward" in sys.modules:
-        # A tunnel ran. portforward's tokio threads can still call into Python while the interpreter
-        # shuts down, and CPython ends such a thread with pthread_exit, which aborts in Rust frames
-        # (SIGABRT after the work is done, about 1 run in 15 on a loaded machine). Nothing of ours
-        # needs the shutdown once main() returned, so leave without it.
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):  # the reader left, or the stream is closed
-                pass
-        os._exit(code)
-    sys.exit(code)
+    sys.exit(main())
 
 
 if __name__ == "__main__":

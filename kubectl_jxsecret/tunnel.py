@@ -1,20 +1,19 @@
-"""A local port forwarded to the in-cluster Vault pod, with the `portforward` package.
+"""A local port forwarded to the in-cluster Vault pod: 127.0.0.1:<port>, each connection relayed over a
+port-forward stream of its own (kube/portforward.py), by plain threads.
 
-We pick the pod ourselves (portforward takes a Service's *first* pod, ready or not) and pass the
-container port (it ignores the Service's port mapping). It reads one kubeconfig file and no
-KUBECONFIG list, so it gets a flattened single-context copy, credentials and all: in a file with no
-name on disk (kubeconfig.nameless_file), so that nothing is left behind however the process ends.
+We pick the pod ourselves (a Ready one behind the Service, or the one named) and forward to its container
+port (a Service's port mapping is resolved here: the API server forwards to pods, not Services).
 """
 
 import errno
-import os
+import select
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
-from .errors import JxSecretError, KubeError, first_line
-from .kube.kubeconfig import flatten, nameless_file
+from .errors import JxSecretError, KubeError
 
 
 class TunnelError(JxSecretError):
@@ -22,6 +21,10 @@ class TunnelError(JxSecretError):
 
 
 PROBE_TIMEOUT = 15  # seconds for Vault to answer the first request through a new tunnel
+LOCAL_READ = 65536  # bytes taken from a local connection at a time
+MAX_PROBE_ANSWER = 4096  # Vault's health answer is ~0.5 KiB
+FIRST_STREAM_TTL = 5  # seconds the probe's stream waits for the first local connection
+CLOSE_TIMEOUT = 5  # seconds for the pod's last bytes, once the local side of a connection closed
 PLAIN_TO_TLS = b"HTTP request to an HTTPS server"  # what a Go TLS listener (Vault, OpenBao) answers plain HTTP
 
 
@@ -99,6 +102,11 @@ def find_pod(kube, target: PodTarget) -> tuple[Pod | None, str]:
     return None, f"no Ready pod behind service {ns}/{target.service} ({len(pods)} pods)"
 
 
+def rights_needed(namespace: str) -> str:
+    return (f"a tunnel to Vault needs the rights to get pods, and to get and create pods/portforward, in namespace "
+            f"{namespace}; or set VAULT_ADDR to a Vault address you can reach directly")
+
+
 def wait_for_pod(kube, target: PodTarget, timeout: float, stderr=sys.stderr) -> Pod:
     deadline = time.monotonic() + timeout
     said = ""
@@ -108,9 +116,7 @@ def wait_for_pod(kube, target: PodTarget, timeout: float, stderr=sys.stderr) -> 
         except KubeError as e:
             if e.status != 403:
                 raise
-            raise TunnelError(f"{e}: a tunnel to Vault needs the rights to get pods and create pods/portforward in "
-                              f"namespace {target.namespace}; or set VAULT_ADDR to a Vault address you can reach "
-                              "directly") from None
+            raise TunnelError(f"{e}: {rights_needed(target.namespace)}") from None
         if pod:
             return pod
         if time.monotonic() >= deadline:
@@ -122,25 +128,27 @@ def wait_for_pod(kube, target: PodTarget, timeout: float, stderr=sys.stderr) -> 
         time.sleep(1)
 
 
-def check_port_free(port: int) -> None:
-    if port == 0:
-        return
-    with socket.socket() as s:
-        # As the tunnel's own listener does: connections that just closed (TIME_WAIT) do not hold the port.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise TunnelError(f"local port {port} is already in use: stop what listens there "
-                                  "or pass --port 0 for a free port") from None
-            raise
+def listen(port: int) -> socket.socket:
+    """The tunnel's listening socket on 127.0.0.1:`port` (0: a free one)."""
+    listener = socket.socket()
+    # Connections that just closed (TIME_WAIT, a tunnel closed a moment ago) do not hold the port.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(socket.SOMAXCONN)
+    except OSError as e:
+        listener.close()
+        if e.errno == errno.EADDRINUSE:
+            raise TunnelError(f"local port {port} is already in use: stop what listens there "
+                              "or pass --port 0 for a free port") from None
+        raise
+    return listener
 
 
 def whole_answer(answer: bytes) -> bool:
     """Enough to judge the probe's answer: a Go TLS listener's refusal of plain HTTP, or the headers and the whole
-    Content-Length body. Vault closes the connection after it (HTTP/1.0), but the forwarder does not pass the
-    close on: waiting for it costs the probe's whole read timeout (1 s)."""
+    Content-Length body. Nothing else ends it: Vault keeps the connection (HTTP/1.1), and where a server closes
+    one, the port-forward protocol does not pass that on; waiting would cost the probe's read timeout (1 s)."""
     head, blank, body = answer.partition(b"\r\n\r\n")
     if not blank:
         return False
@@ -153,8 +161,21 @@ def whole_answer(answer: bytes) -> bool:
     return False
 
 
+def keeps_connection(answer: bytes) -> bool:
+    """Whether an HTTP/1.1 answer left its connection ready for the next request: all of it here, no more than
+    its Content-Length, and no `Connection: close`."""
+    head, blank, body = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    if not blank or not lines[0].startswith(b"HTTP/1.1 "):
+        return False
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(b":") for line in lines[1:])}
+    length = headers.get(b"content-length", b"")
+    return length.isdigit() and len(body) == int(length) and headers.get(b"connection", b"").lower() != b"close"
+
+
 class Tunnel:
-    """Forward 127.0.0.1:<local_port> (0 = any free port) to `pod`; a context manager."""
+    """Forward 127.0.0.1:<local_port> (0 = any free port) to `pod`; a context manager. Its threads are daemons:
+    a tunnel never keeps the process alive, and close() ends every connection at once."""
 
     def __init__(self, kube, namespace: str, pod: Pod, local_port: int = 0, port_setting: str = "",
                  port_fix: str = "pass the port Vault listens on (8200 unless configured otherwise)"):
@@ -163,8 +184,12 @@ class Tunnel:
         self.port_setting, self.port_fix = port_setting, port_fix  # for the message when nothing answers
         self.port = None
         self.scheme = "http"  # what Vault speaks there, as the probe found
-        self._forwarder = None
-        self._config_fd = None
+        self._forward = None
+        self._listener = None
+        self._accepting = None
+        self._relays: dict[socket.socket, object] = {}  # local connection -> its PodStream (None while opening)
+        self._first = None  # (the probe's stream, until when it may be handed out)
+        self._lock = threading.Lock()
 
     def __enter__(self):
         self.open()
@@ -174,64 +199,157 @@ class Tunnel:
         self.close()
 
     def open(self):
-        check_port_free(self.requested_port)
-        self._config_fd = nameless_file(flatten(self.kube.kubeconfig))
-        # Through one forwarder only the first connection is quick (~5 ms: the API server connection its pod
-        # check left open); each later one costs ~50 ms. So the probe has a forwarder of its own, and the
-        # caller's first request the quick connection of the one that stays (bench/tunnel.py).
+        from .kube.portforward import PortForward
+
+        self._forward = PortForward(self.kube, self.namespace, self.pod.name, self.pod.port)
+        self._listener = listen(self.requested_port)
         try:
-            self._forwarder = self.forwarder(0)
-            self.port = self._forwarder.from_port
             self.scheme = self.probe()
-            self._forwarder.stop()
-            self._forwarder = self.forwarder(self.requested_port)
         except BaseException:
             self.close()
             raise
-        self.port = self._forwarder.from_port
+        self.port = self._listener.getsockname()[1]
+        self._accepting = threading.Thread(target=self._accept, args=(self._listener,), name="tunnel-accept",
+                                           daemon=True)
+        self._accepting.start()
 
-    def forwarder(self, local_port: int):
-        from portforward import LogLevel, PortForwarder  # ~60 ms, only when a tunnel is needed
-
-        os.lseek(self._config_fd, 0, os.SEEK_SET)  # where /dev/fd/N shares the offset, a reader left it at the end
-        forwarder = PortForwarder(self.namespace, self.pod.name, local_port, self.pod.port,
-                                  config_path=f"/dev/fd/{self._config_fd}", log_level=LogLevel.OFF,
-                                  kube_context=self.kube.context, bind_ip="127.0.0.1")
+    def stream(self, timeout):
+        """A new stream to the pod's port, or TunnelError."""
         try:
-            forwarder.forward()
-        except (RuntimeError, ValueError) as e:
-            raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: "
-                              f"{first_line(e)}") from None
-        return forwarder
+            return self._forward.open_stream(timeout)
+        except KubeError as e:
+            # Refused for want of `create` (next to `get`), the API server's message names no verb: the hint does.
+            why = f"{str(e).rstrip(': ')}: {rights_needed(self.namespace)}" if e.status == 403 else str(e)
+            raise TunnelError(f"cannot forward to pod {self.namespace}/{self.pod.name}:{self.pod.port}: {why}") \
+                from None
 
     def probe(self) -> str:
-        """One request through the tunnel, and the scheme Vault speaks there. The forwarder accepts every
-        local connection and only then tries the pod's port: where nothing listens, each connection would
-        just close, empty."""
+        """One request through a stream to the pod, and the scheme Vault speaks there. The API server accepts the
+        stream and only then tries the pod's port: where nothing listens, the stream just ends, empty. Where
+        Vault keeps the connection open after its answer, the stream waits for the first local connection."""
         where = f"port {self.pod.port} of pod {self.namespace}/{self.pod.name}" + \
             (f" ({self.port_setting})" if self.port_setting else "")
         answer = b""
+        stream = self.stream(PROBE_TIMEOUT)
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=PROBE_TIMEOUT) as s:
-                # Plain HTTP: a TLS listener answers it too (400, "HTTP request to an HTTPS server").
-                s.sendall(b"GET /v1/sys/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                while len(answer) < 512 and not whole_answer(answer) and (more := s.recv(512)):
-                    answer += more
-                    s.settimeout(1)  # it said something: do not wait long for the rest
+            stream.sock.settimeout(PROBE_TIMEOUT)
+            # Plain HTTP: a TLS listener answers it too (400, "HTTP request to an HTTPS server").
+            stream.send(b"GET /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            while len(answer) < MAX_PROBE_ANSWER and not whole_answer(answer) and \
+                    (more := stream.receive()) is not None:
+                answer += more
+                if answer:
+                    stream.sock.settimeout(1)  # it said something: do not wait long for the rest
         except socket.timeout:
             if not answer:
+                stream.close()
                 raise TunnelError(f"{where} took the connection but said nothing within {PROBE_TIMEOUT}s: "
                                   f"{self.port_fix}") from None
-        except OSError:
-            pass  # refused or reset: what came before (if anything) counts
+        except (OSError, ValueError):
+            pass  # cut, or garbled: what came before (if anything) counts
+        if keeps_connection(answer) and not stream.ended:
+            self._first = stream, time.monotonic() + FIRST_STREAM_TTL
+        else:
+            stream.close()
         if not answer:
             raise TunnelError(f"nothing answers on {where}: {self.port_fix}")
         return "https" if PLAIN_TO_TLS in answer else "http"
 
+    def first_stream(self):
+        """The probe's stream, if Vault still keeps its connection for us: saves the first local connection the
+        opening of a stream (~8 ms). Vault closes idle connections after minutes (http_idle_timeout), but the
+        port-forward protocol would not tell us: past FIRST_STREAM_TTL it is not handed out."""
+        with self._lock:
+            first, self._first = self._first, None
+        if first is None:
+            return None
+        stream, deadline = first
+        # Anything from the server now is its end (an error, a close): Vault has nothing to say unasked.
+        if time.monotonic() < deadline and not stream.pending() and not select.select([stream.sock], [], [], 0)[0]:
+            return stream
+        stream.close()
+        return None
+
+    def _accept(self, listener: socket.socket):
+        try:
+            listener.settimeout(FIRST_STREAM_TTL if self._first else None)
+            while True:
+                try:
+                    local, _ = listener.accept()
+                except socket.timeout:  # no one came for the probe's stream
+                    if stream := self.first_stream():
+                        stream.close()
+                    listener.settimeout(None)
+                    continue
+                with self._lock:
+                    if self._listener is None:
+                        local.close()
+                        return
+                    self._relays[local] = None
+                threading.Thread(target=self._relay, args=(local,), name="tunnel-relay", daemon=True).start()
+        except OSError:  # the listener was closed
+            return
+
+    def _relay(self, local: socket.socket):
+        """Carry one local connection to the pod and back until either side ends it. One thread does both
+        directions (a TLS connection is never read and written by two threads at once); a write that waits
+        for a slow reader holds the other direction meanwhile, which request-and-answer protocols never mind."""
+        stream = None
+        try:
+            stream = self.first_stream() or self.stream(self.kube.timeout)
+            with self._lock:
+                if local not in self._relays:  # closed while the stream opened
+                    return
+                self._relays[local] = stream
+            stream.sock.settimeout(None)
+            sockets = [local, stream.sock]
+            while True:
+                ready = [stream.sock] if stream.pending() else \
+                    select.select(sockets, [], [], CLOSE_TIMEOUT if stream.closing else None)[0]
+                if not ready:  # the server never answered our close
+                    return
+                if local in ready:
+                    if data := local.recv(LOCAL_READ):
+                        stream.send(data)
+                    else:  # the local side is done: so is the stream, once the pod's last bytes are in
+                        stream.finish()
+                        sockets.remove(local)
+                if stream.sock in ready:
+                    data = stream.receive()
+                    if data is None:
+                        return
+                    local.sendall(data)
+        except (JxSecretError, OSError, ValueError):
+            return  # the local connection just closes: its client sees the tunnel cut, as when a pod goes
+        finally:
+            with self._lock:
+                self._relays.pop(local, None)
+            if stream:
+                stream.close()
+            shut(local)
+            local.close()
+
     def close(self):
-        if self._forwarder is not None:
-            self._forwarder.stop()
-            self._forwarder = None
-        if self._config_fd is not None:
-            os.close(self._config_fd)
-            self._config_fd = None
+        with self._lock:
+            listener, self._listener = self._listener, None
+            relays, self._relays = self._relays, {}
+            first, self._first = self._first, None
+        if first is not None:
+            first[0].close()
+        if listener is not None:
+            shut(listener)  # wakes the accept() of the other thread: a close() alone would not free the port
+            listener.close()
+        if self._accepting is not None:
+            self._accepting.join(1)
+            self._accepting = None
+        for local, stream in relays.items():
+            shut(local)  # their threads wake up and close them
+            if stream is not None:
+                stream.shutdown()
+
+
+def shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # not connected (any more)
+        pass

@@ -6,5 +6,5 @@ result, output.py renders it, and the exit status comes from it. A command modul
 another command module or cli.py: what commands share lives below them (scan.py, flags.py, model/,
 kube/, stores/).
 
-Keep module top levels light: kubernetes, hvac, questionary and portforward are imported inside run().
+Keep module top levels light: kubernetes, hvac and questionary are imported inside run().
 """

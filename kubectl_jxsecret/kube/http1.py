@@ -8,11 +8,13 @@ connection, or cut an answer short), which is what a GET may be retried on.
 """
 
 import socket
+import ssl
 
 from ..errors import ConfigError
 
 MAX_LINE = 65536
 NO_BODY = (204, 304)
+SWITCHING_PROTOCOLS = 101
 
 
 class Headers(dict):
@@ -23,7 +25,8 @@ class Headers(dict):
 
 
 def read_head(fp) -> tuple[int, str, Headers]:
-    """(status, reason, headers) of an answer; 1xx interim answers are skipped."""
+    """(status, reason, headers) of an answer; 1xx interim answers are skipped, but for 101 Switching Protocols:
+    the answer to an upgrade, after which the connection speaks the new protocol."""
     while True:
         line = fp.readline(MAX_LINE + 1)
         if not line:
@@ -36,7 +39,7 @@ def read_head(fp) -> tuple[int, str, Headers]:
         while (line := fp.readline(MAX_LINE + 1)) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
-        if not 100 <= int(status) < 200:
+        if not 100 <= int(status) < 200 or int(status) == SWITCHING_PROTOCOLS:
             return int(status), reason, headers
 
 
@@ -132,6 +135,20 @@ class Connection:
 
     def settimeout(self, timeout) -> None:
         self.sock.settimeout(timeout)
+
+    def detach(self) -> tuple[socket.socket, bytes]:
+        """The socket, given up by this connection after an upgrade, with what the buffered reader had already
+        read of the new protocol (the server may speak it right behind its 101 answer)."""
+        sock, fp = self.sock, self.fp
+        self.sock = self.fp = None
+        sock.setblocking(False)  # read1 returns the buffered bytes, or at most what the socket has now
+        try:
+            early = fp.read1(MAX_LINE) or b""
+        except (BlockingIOError, ssl.SSLWantReadError):
+            early = b""
+        sock.setblocking(True)
+        fp.close()  # the reader only: the socket stays open
+        return sock, early
 
     def close(self) -> None:
         for part in (self.fp, self.sock):

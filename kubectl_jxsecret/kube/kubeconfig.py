@@ -1,33 +1,23 @@
 """kubeconfig resolution with kubectl's rules (client-go clientcmd), stdlib + PyYAML only.
 
-This sits on the fast path (completion, --help of subcommands), so it must never import
-kubernetes, hvac, questionary or portforward. The python client gets the same path list
-and context from here; it does not pick its own (its current-context merge is last-wins,
-see notes/ecosystem.md 4.2).
+This sits on the fast path (completion, --help of subcommands, every command's start-up), so it must
+never import kubernetes, hvac or questionary, and imports PyYAML only for a file that
+model.block_yaml cannot read. The python client gets the same path list and context from here; it does
+not pick its own (its current-context merge is last-wins, see notes/ecosystem.md 4.2).
 """
 
-import base64
 import copy
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import yaml
-
 from ..errors import ConfigError
-
-# The C loader is ~10x faster on big kubeconfigs; fall back where libyaml is missing.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from ..model import block_yaml
 
 # (list key, entry key) of the three named sections, in kubeconfig order.
 _SECTIONS = (("clusters", "cluster"), ("contexts", "context"), ("users", "user"))
 # Fields holding file paths that clientcmd resolves against the defining file's directory.
 _PATH_FIELDS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile")}
-# flatten: file field -> embedded field (token-file becomes a plain token, which portforward reads).
-_EMBED = {"cluster": (("certificate-authority", "certificate-authority-data", True),),
-          "user": (("client-certificate", "client-certificate-data", True),
-                   ("client-key", "client-key-data", True),
-                   ("tokenFile", "token", False))}
 
 
 def kubeconfig_paths(flag: str | None, env: Mapping[str, str], home: str) -> list[str]:
@@ -123,24 +113,37 @@ def _read(path: str) -> dict | None:
     """Parse one file; None if it does not exist (kubectl skips missing KUBECONFIG entries)."""
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_Loader)
+            text = f.read()
     except FileNotFoundError:
         return None
     except OSError as e:
         raise ConfigError(f"cannot read kubeconfig {path}: {e.strerror}: check its permissions") from None
     except UnicodeDecodeError:
         raise ConfigError(f"kubeconfig {path} is not UTF-8 text: fix or remove the file") from None
+    try:
+        data = block_yaml.load(text)  # what kubectl writes, without PyYAML's import (~10 ms)
+    except block_yaml.Unsupported:
+        data = _parse_yaml(text, path)  # anything else, and every error message, is PyYAML's
+    if data is None:
+        return {}  # an empty file is an empty config, as in kubectl
+    if not isinstance(data, dict):
+        raise ConfigError(f"kubeconfig {path} is not a YAML mapping: fix or remove the file")
+    return data
+
+
+def _parse_yaml(text: str, path: str):
+    import yaml
+
+    # The C loader is ~10x faster on big kubeconfigs; fall back where libyaml is missing.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
     except RecursionError:
         raise ConfigError(f"kubeconfig {path} is nested too deeply: fix or remove the file") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"kubeconfig {path}{where} is not valid YAML: fix or remove the file") from None
-    if data is None:
-        return {}  # an empty file is an empty config, as in kubectl
-    if not isinstance(data, dict):
-        raise ConfigError(f"kubeconfig {path} is not a YAML mapping: fix or remove the file")
-    return data
 
 
 def load(kubeconfig_flag=None, context_flag=None, namespace_flag=None, env=os.environ, home=None) -> Kubeconfig:
@@ -166,51 +169,3 @@ def load(kubeconfig_flag=None, context_flag=None, namespace_flag=None, env=os.en
     if not isinstance(namespace, str):  # `namespace: 5` would become part of every request path
         raise ConfigError(f'context "{name}" in {where}: its namespace must be a string: fix the file')
     return Kubeconfig(paths, merged, name, namespace, bool(namespace_flag))
-
-
-def _file_bytes(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise ConfigError(f"cannot read {what} {path}: {e.strerror}: fix the path in the kubeconfig") from None
-
-
-def flatten(kc: Kubeconfig) -> dict:
-    """One-context kubeconfig with file credentials embedded, for single-file readers (portforward)."""
-    ctx = copy.deepcopy(_entry(kc.merged, "contexts", "context", kc.context))
-    parts = {"cluster": copy.deepcopy(kc.cluster()), "user": copy.deepcopy(kc.user())}
-    for kind, body in parts.items():
-        for field, embedded, as_base64 in _EMBED[kind]:
-            if body.get(field):
-                # The file wins over stale inline data, as in `kubectl config view --flatten`.
-                data = _file_bytes(body.pop(field), f"{kind} {field}")
-                body[embedded] = base64.b64encode(data).decode() if as_base64 else data.decode().strip()
-    return {
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": ctx["cluster"], "cluster": parts["cluster"]}],
-        "users": [{"name": ctx["user"], "user": parts["user"]}],
-        "contexts": [{"name": kc.context, "context": ctx}],
-        "current-context": kc.context,
-    }
-
-
-def nameless_file(config: dict) -> int:
-    """A kubeconfig that may hold credentials, as an open file with no name on disk, for a reader that
-    wants a path: pass it `/dev/fd/<fd>` and close the fd after. A named temp file would stay behind
-    whenever the process dies without cleaning up (SIGKILL, SIGHUP, a crash); this one goes with it."""
-    if hasattr(os, "memfd_create"):  # Linux: memory only
-        fd = os.memfd_create("jxsecret-kubeconfig", os.MFD_CLOEXEC)
-    else:  # elsewhere: unlinked as soon as it exists (0600 meanwhile)
-        import tempfile  # not on every command's path
-
-        fd, path = tempfile.mkstemp(prefix="jxsecret-kubeconfig-")
-        os.unlink(path)
-    try:
-        with open(fd, "w", encoding="utf-8", closefd=False) as f:
-            yaml.safe_dump(config, f, default_flow_style=False)
-        os.lseek(fd, 0, os.SEEK_SET)  # where /dev/fd/N shares the offset (BSD, macOS), a reader starts at 0
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd

@@ -76,19 +76,26 @@ class KubernetesClientTransport:
             raise ConfigError(f'getting credentials: auth-provider {self.provider} gave no usable token '
                               f'(context "{self.context}"): log in again, or fix the user in the kubeconfig')
 
+    def credentials(self) -> str | None:
+        """The Authorization header of the next request, as LightTransport.credentials(): also for the port-forward
+        WebSocket, which the kubernetes client cannot carry (kube/portforward.py)."""
+        headers = {}
+        with captured_log() as log:
+            # update_params_for_auth refreshes expiring tokens (auth-provider plugins) before each request.
+            self.api.update_params_for_auth(headers, None, ["BearerToken"], "", "GET", None)
+        self.check_credentials(log)
+        if self.exec and self.exec.get().token:
+            return f"Bearer {self.exec.get().token}"
+        return headers.get("authorization")
+
     def request(self, method, url, headers: dict, body, timeout, preload=True):
         import urllib3
 
         headers = urllib3.HTTPHeaderDict(headers)
         for name, value in self.impersonation:
             headers.add(name, value)
-        path = url[len(self.host):]
-        with captured_log() as log:
-            # update_params_for_auth refreshes expiring tokens (auth-provider plugins) before each request.
-            self.api.update_params_for_auth(headers, None, ["BearerToken"], path, method, body)
-        self.check_credentials(log)
-        if self.exec and self.exec.get().token:
-            headers["Authorization"] = f"Bearer {self.exec.get().token}"
+        if authorization := self.credentials():
+            headers["Authorization"] = authorization
         from kubernetes.client.exceptions import ApiException
 
         proxy = self.api.configuration.proxy

@@ -1,1 +1,1 @@
-"""Pure logic: no I/O and no kubernetes, hvac, questionary or portforward imports."""
+"""Pure logic: no I/O and no kubernetes, hvac or questionary imports."""

@@ -669,8 +669,8 @@ def test_the_limited_rbac_user(testbed, namespace, tmp_path):
     assert (tunnelled.finish(), tunnelled.stdout) == (1, "")
     assert tunnelled.stderr == ('error: forbidden: pods "vault-0" is forbidden: User "jx-limited" cannot get resource '
                                 '"pods" in API group "" in the namespace "jx-vault": a tunnel to Vault needs the rights '
-                                'to get pods and create pods/portforward in namespace jx-vault; or set VAULT_ADDR to a '
-                                'Vault address you can reach directly\n')
+                                'to get pods, and to get and create pods/portforward, in namespace jx-vault; or set '
+                                'VAULT_ADDR to a Vault address you can reach directly\n')
     assert tunnelled.leftovers() == []
     from hvac.exceptions import InvalidPath
 

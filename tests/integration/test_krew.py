@@ -1,6 +1,6 @@
 """The krew archive of `make dist`, installed by real krew (built from its Go module, hack/build-krew.sh)
 into an isolated KREW_ROOT, then run through real kubectl against the testbed: version, verify, a Vault
-tunnel (the portforward native library), completion install and completion, then krew uninstall.
+tunnel, completion install and completion, then krew uninstall.
 The pip-installed plugin is not on PATH here, so only the krew-installed copy can answer."""
 
 import hashlib
@@ -67,14 +67,13 @@ def krew(testbed, dist, tmp_path_factory):
     return root, run, installed
 
 
-def test_the_archive_holds_regular_files_the_license_and_the_native_library(dist):
+def test_the_archive_holds_regular_files_the_license_and_the_libraries(dist):
     manifest, archive = dist
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
     assert [m.name for m in members if not (m.isfile() or m.isdir())] == []  # krew refuses links
     names = {m.name for m in members}
     assert {"LICENSE", "kubectl-jxsecret/kubectl-jxsecret"} <= names
-    assert [n for n in names if n.startswith("kubectl-jxsecret/_internal/portforward/_portforward.")] != []
     assert [n for n in names if n.startswith("kubectl-jxsecret/_internal/prompt_toolkit-")] != []
 
 
@@ -136,7 +135,7 @@ def test_verify_through_the_krew_copy(krew, testbed, namespace):
 
 
 def test_vault_tunnel_through_the_krew_copy(krew):
-    """The portforward native library inside the archive: a tunnel to the in-cluster OpenBao."""
+    """The bundled interpreter's ssl and threads: a tunnel to the in-cluster OpenBao."""
     root, run, _ = krew
     env = {k: "" for k in ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN")}
     result = run("kubectl", "jxsecret", "vault", "wait", "--timeout", "60s", **env)

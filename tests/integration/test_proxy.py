@@ -187,3 +187,27 @@ def test_auth_provider_users_take_the_same_proxy(testbed, tmp_path, proxy, one_e
     assert result.stderr == ('error: unauthorized (context "testbed"): the credentials were rejected; log in again or '
                              "fix the kubeconfig user\n")
     assert {target for target, _ in proxy.connects} == {f"{PROXIED_HOST}:{port}"}
+
+
+def test_the_vault_tunnel_goes_through_the_proxy_too(testbed, tmp_path, proxy):
+    """Each port-forward stream is a WebSocket inside a CONNECT tunnel of its own, with the proxy's credentials."""
+    import subprocess
+    import urllib.request
+
+    kubeconfig, port = proxied_kubeconfig(testbed, tmp_path)
+    pf = subprocess.Popen(["kubectl", "jxsecret", "vault", "portforward", "--port", "0"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          env=testbed.env(KUBECONFIG=kubeconfig, HTTPS_PROXY=proxy.url, NO_PROXY="10.0.0.0/8"))
+    try:
+        line = pf.stdout.readline()
+        assert line.startswith("export VAULT_ADDR=http://127.0.0.1:"), pf.stderr.read() if not line else line
+        address = line.strip().split("=", 1)[1]
+        for _ in range(2):  # the probe's stream, then a stream of its own
+            with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=10) as answer:
+                assert json.load(answer)["initialized"] is True
+    finally:
+        pf.terminate()
+        pf.wait(20)
+    # The pod's GET, then the probe's stream on the connection it left open (the first request's too), then the
+    # second request's stream: two CONNECTs.
+    assert proxy.connects == [(f"{PROXIED_HOST}:{port}", None)] * 2

@@ -66,12 +66,23 @@ def test_kubectl_port_forward_reaches_openbao(testbed):
         proc.wait(10)
 
 
-def test_portforward_package_reaches_openbao(testbed):
-    import portforward
+def test_the_port_forward_websocket_reaches_openbao(testbed):
+    """What the plugin's tunnel speaks (v4.channel.k8s.io, as kube-rs), served by the apiserver and kwok."""
+    from kubectl_jxsecret.kube.client import Kube
+    from kubectl_jxsecret.kube.kubeconfig import load
+    from kubectl_jxsecret.kube.portforward import PortForward
+    from kubectl_jxsecret.tunnel import whole_answer
 
-    with portforward.forward("jx-vault", "vault-0", 0, 8200, config_path=testbed.kubeconfig,
-                             log_level=portforward.LogLevel.OFF) as fwd:
-        health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{fwd.from_port}/v1/sys/health", timeout=10))
+    stream = PortForward(Kube(load(kubeconfig_flag=testbed.kubeconfig)), "jx-vault", "vault-0", 8200).open_stream(10)
+    try:
+        stream.sock.settimeout(10)
+        stream.send(b"GET /v1/sys/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while not whole_answer(answer) and (more := stream.receive()) is not None:
+            answer += more
+    finally:
+        stream.close()
+    health = json.loads(answer.partition(b"\r\n\r\n")[2])
     assert health["initialized"] and not health["sealed"]
 
 

@@ -209,15 +209,14 @@ KUBECONFIGS = st.one_of(
 @example(content=b"clusters: [{name: c, cluster: {}}]\nusers: [{name: u, user: {}}]\n"
                  b"contexts: [{name: x, context: {cluster: c, user: u, namespace: 5}}]\ncurrent-context: x\n")
 @example(content=b"[" * 100_000)
-def test_a_kubeconfig_loads_and_flattens_or_is_a_config_error(tmp_path_factory, cases, content):
+def test_a_kubeconfig_loads_or_is_a_config_error(tmp_path_factory, cases, content):
     cases["kubeconfig file"] += 1
     path = tmp_path_factory.mktemp("kubeconfig") / "config"
     path.write_bytes(content)
     try:
         kc = kubeconfig.load(kubeconfig_flag=str(path), env={}, home=str(path.parent))
-        flat = kubeconfig.flatten(kc)
     except ConfigError as e:
         assert str(e)
         return
     assert isinstance(kc.context, str) and isinstance(kc.namespace, str)
-    assert flat["current-context"] == kc.context
+    assert isinstance(kc.cluster(), dict) and isinstance(kc.user(), dict)

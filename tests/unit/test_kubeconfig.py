@@ -1,15 +1,21 @@
 """kubeconfig resolution must pick the same files, context and namespace as kubectl."""
 
-import base64
+import importlib.machinery
+import importlib.util
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from kubectl_jxsecret.errors import ConfigError
 from kubectl_jxsecret.kube import kubeconfig as kcfg
+from kubectl_jxsecret.model import block_yaml
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def config(current=None, contexts=(), clusters=(), users=()):
@@ -196,64 +202,173 @@ def test_relative_paths_resolve_against_the_defining_file(tmp_path, monkeypatch)
     assert users["ub"]["client-key"] == str(two / "k.key")
 
 
-@pytest.fixture
-def files_config(tmp_path):
-    """ctx-a uses file credentials given relative to its kubeconfig's directory; ctx-b must be dropped."""
-    d = tmp_path / "cfg"
-    (d / "pki").mkdir(parents=True)
-    (d / "pki" / "ca.crt").write_bytes(b"CA-BYTES\n")
-    (d / "pki" / "c.crt").write_bytes(b"CERT-BYTES")
-    (d / "pki" / "c.key").write_bytes(b"KEY-BYTES")
-    (d / "token").write_text("s3cret-token\n")
-    doc = config(
-        "ctx-b",
-        [("ctx-a", "ca", "ua", "ns-a"), ("ctx-b", "cb", "ub", None)],
-        [("ca", {"server": "https://a", "certificate-authority": "pki/ca.crt", "certificate-authority-data": "b2xk"}),
-         ("cb", {"server": "https://b"})],
-        [("ua", {"client-certificate": "pki/c.crt", "client-key": "pki/c.key", "tokenFile": "token"}),
-         ("ub", {"token": "other"})],
-    )
-    return write(d / "config", doc)
-
-
-def test_flatten_embeds_file_credentials_and_keeps_one_context(files_config, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    flat = kcfg.flatten(kcfg.load(kubeconfig_flag=files_config, context_flag="ctx-a", env={}, home=str(tmp_path)))
-    assert flat["current-context"] == "ctx-a"
-    assert [len(flat[k]) for k in ("clusters", "contexts", "users")] == [1, 1, 1]
-    assert flat["contexts"][0] == {"name": "ctx-a", "context": {"cluster": "ca", "user": "ua", "namespace": "ns-a"}}
-    cluster, user = flat["clusters"][0]["cluster"], flat["users"][0]["user"]
-    assert cluster == {"server": "https://a", "certificate-authority-data": base64.b64encode(b"CA-BYTES\n").decode()}
-    assert user == {"client-certificate-data": base64.b64encode(b"CERT-BYTES").decode(),
-                    "client-key-data": base64.b64encode(b"KEY-BYTES").decode(), "token": "s3cret-token"}
-    assert "other" not in yaml.safe_dump(flat)  # nothing from the other context leaks in
-
-
-def test_flatten_missing_credential_file_names_path_only(files_config, tmp_path):
-    os.unlink(os.path.join(os.path.dirname(files_config), "pki", "c.key"))
-    kc = kcfg.load(kubeconfig_flag=files_config, context_flag="ctx-a", env={}, home=str(tmp_path))
-    with pytest.raises(ConfigError, match=r"client-key .*pki/c\.key") as err:
-        kcfg.flatten(kc)
-    assert "BYTES" not in str(err.value)
-
-
-def test_nameless_file_reads_back_by_fd_path_and_has_no_name(files_config, tmp_path, monkeypatch):
-    flat = kcfg.flatten(kcfg.load(kubeconfig_flag=files_config, context_flag="ctx-a", env={}, home=str(tmp_path)))
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    os.mkdir(tmp_path / "tmp")
-    fd = kcfg.nameless_file(flat)
-    try:
-        kc = kcfg.load(kubeconfig_flag=f"/dev/fd/{fd}", env={}, home=str(tmp_path))
-        assert (kc.context, kc.user()["token"], kc.namespace) == ("ctx-a", "s3cret-token", "ns-a")
-        assert os.readlink(f"/proc/self/fd/{fd}") == "/memfd:jxsecret-kubeconfig (deleted)"  # memory, not disk
-        assert os.listdir(tmp_path / "tmp") == []
-    finally:
-        os.close(fd)
-
-
 def test_import_stays_off_heavy_packages():
     code = ("import sys, kubectl_jxsecret.kube.kubeconfig; "
-            "print(sorted(m for m in ('kubernetes', 'hvac', 'questionary', 'portforward') if m in sys.modules))")
+            "print(sorted(m for m in ('kubernetes', 'hvac', 'questionary') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------------------ the block YAML reader
+
+# `kubectl config set-cluster/set-credentials/set-context/set` (kubectl 1.37) wrote this file: keys sorted,
+# sequences at their key's indentation, strings that would read as something else double-quoted.
+KUBECTL_WRITTEN = """\
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0EK
+    server: https://10.0.0.1:6443
+  name: prod
+- cluster:
+    insecure-skip-tls-verify: true
+    proxy-url: http://proxy:3128
+    server: https://dev.example.com
+    tls-server-name: api.dev
+  name: dev
+contexts:
+- context:
+    cluster: dev
+    namespace: "true"
+    user: basic
+  name: "0123"
+- context:
+    cluster: prod
+    namespace: jx
+    user: eks
+  name: prod
+current-context: prod
+kind: Config
+preferences:
+  colors: true
+users:
+- name: basic
+  user:
+    password: 'it''s 1: #x'
+    username: bob
+- name: eks
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      args:
+      - --region
+      - eu-west-1
+      command: aws
+      env:
+      - name: AWS_PROFILE
+        value: prod
+      interactiveMode: Never
+      provideClusterInfo: false
+- name: gke
+  user:
+    exec:
+      args: null
+      command: gke-gcloud-auth-plugin
+      env: null
+"""
+KUBECTL_READ = {
+    "apiVersion": "v1",
+    "clusters": [{"cluster": {"certificate-authority-data": "Q0EK", "server": "https://10.0.0.1:6443"}, "name": "prod"},
+                 {"cluster": {"insecure-skip-tls-verify": True, "proxy-url": "http://proxy:3128",
+                              "server": "https://dev.example.com", "tls-server-name": "api.dev"}, "name": "dev"}],
+    "contexts": [{"context": {"cluster": "dev", "namespace": "true", "user": "basic"}, "name": "0123"},
+                 {"context": {"cluster": "prod", "namespace": "jx", "user": "eks"}, "name": "prod"}],
+    "current-context": "prod", "kind": "Config", "preferences": {"colors": True},
+    "users": [{"name": "basic", "user": {"password": "it's 1: #x", "username": "bob"}},
+              {"name": "eks", "user": {"exec": {
+                  "apiVersion": "client.authentication.k8s.io/v1beta1", "args": ["--region", "eu-west-1"],
+                  "command": "aws", "env": [{"name": "AWS_PROFILE", "value": "prod"}], "interactiveMode": "Never",
+                  "provideClusterInfo": False}}},
+              {"name": "gke", "user": {"exec": {"args": None, "command": "gke-gcloud-auth-plugin", "env": None}}}],
+}
+
+
+def same(a, b) -> bool:
+    """Equal, and of the same types all the way down (True == 1 in Python, not in a kubeconfig)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(same(k, l) and same(v, w) for (k, v), (l, w) in zip(a.items(), b.items()))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("text, expected", [
+    (KUBECTL_WRITTEN, KUBECTL_READ),
+    ("", None),
+    ("# nothing but a comment\n\n", None),
+    # Plain scalars resolve as PyYAML's YAML 1.1 rules say.
+    ("a: true\nb: yes\nc: Off\nd: NO\ne: tRue\nf: y\n", {"a": True, "b": True, "c": False, "d": False, "e": "tRue",
+                                                          "f": "y"}),
+    ("a: ~\nb: null\nc: NULL\nd: nul\ne:\n", {"a": None, "b": None, "c": None, "d": "nul", "e": None}),
+    ("a: 12\nb: -3\nc: +0\nd: 0\ne: '12'\nf: \"12\"\n", {"a": 12, "b": -3, "c": 0, "d": 0, "e": "12", "f": "12"}),
+    ("a: --region\nb: -v\nc: .hidden\nd: /etc/kube\ne: a:b\nf: http://x:80/#frag\n",
+     {"a": "--region", "b": "-v", "c": ".hidden", "d": "/etc/kube", "e": "a:b", "f": "http://x:80/#frag"}),
+    ("true: 1\n7: seven\nnull: x\n", {True: 1, 7: "seven", None: "x"}),
+    # Quoting, comments, empty collections.
+    ("a: 'it''s'\nb: \"say \\\"hi\\\"\\n\"\nc: ''\nd: \"\"\n", {"a": "it's", "b": 'say "hi"\n', "c": "", "d": ""}),
+    ("'a b': 1\n\"c: d\": 2\n", {"a b": 1, "c: d": 2}),
+    ("a: x # why\nb: 'y' # why\nc: {} # none\nd: []\ne: # nothing here\n# the end\n",
+     {"a": "x", "b": "y", "c": {}, "d": [], "e": None}),
+    # Structure: sequences at their key's indentation or deeper, compact mappings, empty entries.
+    ("a:\n- x\n- y\nb: z\n", {"a": ["x", "y"], "b": "z"}),
+    ("a:\n    - x\n    -   k: 1\n        l: 2\n", {"a": ["x", {"k": 1, "l": 2}]}),
+    ("-\n- a:\n  - 1\n  b:\n-\n  c: d\n", [None, {"a": [1], "b": None}, {"c": "d"}]),
+    ("- - a\n  - b\n- -   c: 1\n      d: 2\n", [["a", "b"], [{"c": 1, "d": 2}]]),  # go-yaml's nested sequences
+    ("a:\n  b:\n    c: d\n  e: f\ng: h\n", {"a": {"b": {"c": "d"}, "e": "f"}, "g": "h"}),
+    ("a: 1\na: 2\n", {"a": 2}),  # the last one wins, as in PyYAML
+])
+def test_block_yaml_reads_what_kubectl_writes_as_pyyaml_does(text, expected):
+    assert same(block_yaml.load(text), expected)
+    assert same(yaml.safe_load(text), expected)
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: {b: 1}\n", "a: [1, 2]\n", "a: |\n  x\n", "a: >-\n  x\n",
+    "a: b\n  c\n",  # a plain scalar on two lines
+    "a: 'b\n  c'\n", "a: \"\\x41\"\n", "---\na: 1\n", "%YAML 1.1\n---\na: 1\n", "a:\tb\n", "a: caf\u00e9\n",
+    "a: 012\n", "a: 1.5\n", "a: 0x1f\n", "a: 1_000\n", "a: 2026-11-29\n", "a: .inf\n", "a: 1.2.3.4\n",
+    "<<: {}\n", "? a\n: b\n", "a: b: c\n", "a: 'b' c\n", "a: -\n", "- - a\n - b\n", "a\n", "  a: 1\n", "a: 1\n b: 2\n",
+    "a: 1\n- b\n", "k" * 1100 + ": v\n",
+])
+def test_block_yaml_leaves_everything_else_to_pyyaml(text):
+    with pytest.raises(block_yaml.Unsupported):
+        block_yaml.load(text)
+
+
+def load_testbed_module():
+    loader = importlib.machinery.SourceFileLoader("jxsecret_testbed", str(REPO / "hack" / "testbed"))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("user", ["admin", "limited", "token"])
+def test_the_testbed_kubeconfigs_are_read_without_pyyaml(tmp_path, user):
+    testbed = load_testbed_module()
+    testbed.STATE = tmp_path
+    (tmp_path / "pki").mkdir()
+    for name in ("ca.crt", f"{user}.crt", f"{user}.key", "token"):
+        (tmp_path / "pki" / name).write_text(f"fake {name}\n")
+    testbed.write_kubeconfig(tmp_path / "config", "https://127.0.0.1:6443", user)
+    text = (tmp_path / "config").read_text()
+    assert same(block_yaml.load(text), yaml.safe_load(text))
+
+
+def test_a_kubectl_written_kubeconfig_loads_without_importing_pyyaml(tmp_path):
+    path = write(tmp_path / "config", KUBECTL_WRITTEN)
+    code = ("import json, sys\nfrom kubectl_jxsecret.kube import kubeconfig\n"
+            f"kc = kubeconfig.load(kubeconfig_flag={path!r}, env={{}}, home='/nonexistent')\n"
+            "print(json.dumps([kc.context, kc.namespace, kc.user()['exec']['args'], 'yaml' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == ["prod", "jx", ["--region", "eu-west-1"], False]
+
+
+def test_a_kubeconfig_outside_the_subset_is_read_by_pyyaml(tmp_path):
+    path = write(tmp_path / "config", "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                                      "clusters:\n- name: k\n  cluster: &k {server: 'https://k'}\n"
+                                      "users:\n- {name: u, user: {token: t}}\n")
+    kc = kcfg.load(kubeconfig_flag=path, env={}, home=str(tmp_path))
+    assert (kc.context, kc.cluster(), kc.user()) == ("c", {"server": "https://k"}, {"token": "t"})
