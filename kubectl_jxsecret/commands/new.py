@@ -1,7 +1,8 @@
 """`kubectl jxsecret new NAME`: an ESO v1 ExternalSecret reading one store path, with the Jenkins X schema
 annotation when `--schema` describes NAME; printed, written into a Jenkins X `--config-root` (alias `--dir`,
-as the replicate command names it) for a GitOps repository, or applied (`--apply`). Checked first against the cluster's ESO CRD by a server-side dry
-run when a cluster answers, else by the built-in rules (apply.validate). Then `populate` fills the values.
+as the replicate command names it) for a GitOps repository, or applied (`--apply`). Checked first against
+the cluster's ESO CRD by a server-side dry run when a cluster answers, else by the built-in rules
+(apply.validate). Then `populate` fills the values.
 """
 
 import os
