@@ -119,11 +119,9 @@ class Options:
         candidates = self.candidates(externalsecrets, verdicts, ask, env)
         if not candidates:
             return {}
-        schemas = {id(es): schema for es, schema in with_schemas(candidates, self.schemas, env, self.skipped)}
-        found = []
-        for es in candidates:
-            if id(es) not in schemas:
-                continue
+        found, schemas = [], {}  # schemas: by id(), as the questions ask for them by ExternalSecret
+        for es, schema in with_schemas(candidates, self.schemas, env, self.skipped):
+            schemas[id(es)] = schema
             refs, unwritable = refs_of(es)
             for u in unwritable:
                 print(f"note: {u.namespace}/{u.name}: {u.reason}: not asked", file=env.stderr)
