@@ -2,7 +2,8 @@
 """Time from command start to the first successful Vault request through a tunnel:
 `kubectl jxsecret vault portforward` beside `kubectl port-forward`, started the same way, in one run.
 
-Runs on its own testbed (.testbed-bench-tunnel), torn down afterwards. Prints a Markdown table and
+Runs on its own testbed (.testbed-bench-tunnel), torn down afterwards, and times a pip install of the working
+tree (bench/regular_install.py), as verify_scaling.py does. Prints a Markdown table and
 writes bench/results/tunnel.json. A benchmark, not a test: it reports, it does not judge.
 """
 
@@ -10,15 +11,19 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from regular_install import INSTALL, regular_install
+
 REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+VENV_BIN = REPO / ".venv" / "bin"  # kubectl
 STATE = REPO / ".testbed-bench-tunnel"
 RUNS = 7
 
@@ -84,20 +89,34 @@ def main(argv):
                         help="also time `vault portforward` from the kubectl_jxsecret in DIR (PYTHONPATH)")
     args = parser.parse_args(argv[1:])
     STATE = args.testbed_dir.resolve()
+    print(f"bench: installing this working tree in {INSTALL} (pip, not editable)", file=sys.stderr)
+    plugin_bin = regular_install()
     exports = dict(line[len("export "):].split("=", 1) for line in testbed("up").splitlines()
                    if line.startswith("export "))
+    home = tempfile.mkdtemp(prefix="jxsecret-bench-home-")  # where vault portforward records its tunnel, as for a user
     try:
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("VAULT_", "BAO_", "KUBECONFIG", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH"))}
-        env.update(KUBECONFIG=exports["KUBECONFIG"], PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}", HOME="/nonexistent")
-        results = {"ours": [], "kubectl": [], "wait_tunnelled": [], "wait_direct": []}
+               if not k.startswith(("VAULT_", "BAO_", "KUBECONFIG", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "XDG_"))}
+        env.update(KUBECONFIG=exports["KUBECONFIG"], HOME=home,
+                   PATH=os.pathsep.join([str(plugin_bin), str(VENV_BIN), env["PATH"]]))
+        # The floor of any kubectl plugin: kubectl starting up, then exec'ing one that does nothing.
+        noop = Path(home, "bin", "kubectl-bench-noop")
+        noop.parent.mkdir()
+        noop.write_text("#!/bin/sh\nexit 0\n")
+        noop.chmod(0o755)
+        noop_env = dict(env, PATH=f"{noop.parent}{os.pathsep}{env['PATH']}")
+        results = {"ours": [], "ours_direct": [], "kubectl": [], "noop_plugin": [], "wait_tunnelled": [],
+                   "wait_direct": []}
         portforward = ["kubectl", "jxsecret", "vault", "portforward", "--port", "0"]
+        direct = [str(plugin_bin / "kubectl-jxsecret"), *portforward[2:]]  # without kubectl's plugin dispatch
         if args.baseline:
             results["baseline"] = []
             time_tunnel(portforward, dict(env, PYTHONPATH=str(args.baseline)), ours)  # warm-up: its .pyc files
         time_tunnel(portforward, env, ours)
         for _ in range(RUNS):  # interleaved, so drift hits both alike
             results["ours"].append(time_tunnel(portforward, env, ours))
+            results["ours_direct"].append(time_tunnel(direct, env, ours))
+            results["noop_plugin"].append(time_command(["kubectl", "bench-noop"], noop_env))
             results["kubectl"].append(time_tunnel(["kubectl", "port-forward", "-n", "jx-vault", "pod/vault-0", ":8200"],
                                                   env, kubectls))
             if args.baseline:
@@ -107,6 +126,7 @@ def main(argv):
                                                        dict(env, VAULT_ADDR=exports["VAULT_ADDR"], VAULT_TOKEN="root")))
     finally:
         testbed("down")
+        shutil.rmtree(home, ignore_errors=True)
     median = {k: statistics.median(v) for k, v in results.items()}
     report = {
         "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "runs": RUNS},
@@ -121,6 +141,8 @@ def main(argv):
     print(f"| `kubectl jxsecret vault portforward --port 0` | {median['ours']:.3f} |")
     print(f"| `kubectl port-forward pod/vault-0 :8200` | {median['kubectl']:.3f} |")
     print(f"| ratio ours / kubectl | {report['ratio_ours_to_kubectl']:.2f} |")
+    print(f"| the plugin alone, `kubectl-jxsecret vault portforward --port 0` | {median['ours_direct']:.3f} |")
+    print(f"| a plugin that does nothing, through kubectl (`kubectl bench-noop`) | {median['noop_plugin']:.3f} |")
     if "baseline" in median:
         print(f"| baseline `vault portforward` (--baseline) | {median['baseline']:.3f} |")
         print(f"| ratio baseline / kubectl | {median['baseline'] / median['kubectl']:.2f} |")

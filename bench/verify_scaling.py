@@ -23,7 +23,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import signal
 import statistics
 import subprocess
@@ -34,15 +33,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from regular_install import INSTALL, regular_install
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 PY = VENV_BIN / "python"
 TESTBED = REPO / "hack" / "testbed"
 TESTBED_DIR = REPO / ".testbed-bench"
 RESULTS = REPO / "bench" / "results" / "verify-scaling.json"
-INSTALL = REPO / "bench" / "results" / "regular-install"  # the plugin as pip installs it, rebuilt every run
-# What pip (or krew's archive) installs: the package and its data; the rest of the tree is not copied.
-INSTALLED_FILES = ("setup.cfg", "pyproject.toml", "README.md", "LICENSE", "kubectl_jxsecret")
 
 SIZES = (10, 100, 1000, 5000)
 NAMESPACES = [f"bench-{i}" for i in range(10)]
@@ -81,39 +79,6 @@ def testbed(command, attempts=1):
             key, _, value = line[len("export "):].partition("=")
             exports[key] = value
     return exports
-
-
-def regular_install() -> Path:
-    """The bin directory of a venv holding this working tree as `pip install` puts it there: no editable
-    install's import hook (the repository's .venv has one, which no user has).
-
-    pip builds from a copy of the tree (it builds in its source directory, and the working tree is shared),
-    with build isolation, as for a user. The dependencies are not installed again: a .pth line puts the
-    repository venv's site-packages after the venv's own (a path entry only: the .pth files there, the
-    editable install's hook among them, are not run)."""
-    shutil.rmtree(INSTALL, ignore_errors=True)
-    venv, source = INSTALL / "venv", INSTALL / "source"
-    source.mkdir(parents=True)
-    for name in INSTALLED_FILES:
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(REPO / name, source / name)
-    python = venv / "bin" / "python"
-    subprocess.run([str(PY), "-m", "venv", "--without-pip", str(venv)], check=True)
-    (site_packages(python) / "jxsecret-bench-dependencies.pth").write_text(f"{site_packages(PY)}\n")
-    installed = subprocess.run([str(PY), "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                                str(source)])
-    if installed.returncode != 0:
-        raise SystemExit("bench: pip could not install the working tree (its error is above; pip fetches setuptools "
-                         "and wheel to build it, as `make venv` does)")
-    shutil.rmtree(source)
-    return venv / "bin"
-
-
-def site_packages(python: Path) -> Path:
-    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    return Path(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout.strip())
 
 
 def child_env(exports, plugin_bin):
@@ -372,14 +337,22 @@ def measure_size(n, env, audit, runs, plugin_bin, baseline=None):
     kubectl_argv = ["kubectl", "get", "externalsecrets.external-secrets.io", "-A", "-o", "json"]
     direct_argv = [str(plugin_bin / "kubectl-jxsecret"), "verify", "-o", "json"]
     empty_argv = ["kubectl", "jxsecret", "verify", "-n", EMPTY_NS]
+    # What people type: both print a table (ours once imported tabulate: ~30 ms that -o json never showed).
+    table_argvs = (["kubectl", "jxsecret", "verify"], ["kubectl", "get", "externalsecrets.external-secrets.io", "-A"])
     # Interleave verify and kubectl so background noise hits both alike.
     base_env = dict(env, PYTHONPATH=str(baseline)) if baseline else None
     run_once(verify_argv, env)
     run_once(kubectl_argv, env)
+    for argv in table_argvs:
+        run_once(argv, env)
     if baseline:
         run_once(verify_argv, base_env)
-    verify, kubectl, before = [], [], []
+    verify, kubectl, before, verify_table, kubectl_table = [], [], [], [], []
     for _ in range(runs):
+        verify_table.append(run_once(table_argvs[0], env))
+        check_exit((3,))(verify_table[-1])  # half of the bench's ExternalSecrets are not populated
+        kubectl_table.append(run_once(table_argvs[1], env))
+        check_exit((0,))(kubectl_table[-1])
         verify.append(run_once(verify_argv, env, audit))
         check_verify(n)(verify[-1])
         kubectl.append(run_once(kubectl_argv, env, audit))
@@ -398,6 +371,9 @@ def measure_size(n, env, audit, runs, plugin_bin, baseline=None):
         "kubectl_get": k,
         "ratio_median": round(v["median_s"] / k["median_s"], 2),
         "ratio_best": round(v["best_s"] / k["best_s"], 2),
+        "verify_table": summary(verify_table),
+        "kubectl_get_table": summary(kubectl_table),
+        "table_ratio_median": round(summary(verify_table)["median_s"] / summary(kubectl_table)["median_s"], 2),
         "requests": {
             "verify": verify_requests[-1],
             "verify_totals_all_runs": [q["total"] for q in verify_requests],
@@ -461,20 +437,23 @@ def mib(kib):
 
 def markdown(result):
     lines = ["| N | verify median (best) s | verify RSS MiB | kubectl get median (best) s | kubectl RSS MiB "
-             "| verify/kubectl | plugin alone s, RSS MiB | verify requests (pages) | kubectl requests (pages) | verify -n empty s |",
-             "|---:|---|---:|---|---:|---:|---|---|---|---:|"]
+             "| verify/kubectl | plugin alone s, RSS MiB | verify requests (pages) | kubectl requests (pages) "
+             "| verify -n empty s | verify (table) s | kubectl get (table) s | table ratio |",
+             "|---:|---|---:|---|---:|---:|---|---|---|---:|---:|---:|---:|"]
     if any("baseline_verify" in s for s in result["sizes"]):
         lines[0] += " baseline verify median (best) s, /kubectl, requests |"
         lines[1] += "---|"
     for s in result["sizes"]:
         v, k, q = s["verify"], s["kubectl_get"], s["requests"]
         lines.append(
-            f"| {s['n']} | {v['median_s']:.2f} ({v['best_s']:.2f}) | {mib(v['maxrss_kib_median'])} "
-            f"| {k['median_s']:.2f} ({k['best_s']:.2f}) | {mib(k['maxrss_kib_median'])} | {s['ratio_median']:.2f} "
-            f"| {s['verify_direct']['median_s']:.2f}, {mib(s['verify_direct']['maxrss_kib_median'])} "
+            f"| {s['n']} | {v['median_s']:.3f} ({v['best_s']:.3f}) | {mib(v['maxrss_kib_median'])} "
+            f"| {k['median_s']:.3f} ({k['best_s']:.3f}) | {mib(k['maxrss_kib_median'])} | {s['ratio_median']:.2f} "
+            f"| {s['verify_direct']['median_s']:.3f}, {mib(s['verify_direct']['maxrss_kib_median'])} "
             f"| {q['verify']['total']} ({q['verify']['continue_pages']}) "
             f"| {q['kubectl_get']['total']} ({q['kubectl_get']['continue_pages']}) "
-            f"| {s['empty_namespace_verify']['median_s']:.2f} |"
+            f"| {s['empty_namespace_verify']['median_s']:.2f} "
+            f"| {s['verify_table']['median_s']:.3f} | {s['kubectl_get_table']['median_s']:.3f} "
+            f"| {s['table_ratio_median']:.2f} |"
             + (f" {s['baseline_verify']['median_s']:.2f} ({s['baseline_verify']['best_s']:.2f}), "
                f"{s['baseline_verify']['ratio_median']:.2f}, {s['baseline_verify']['requests']} |"
                if "baseline_verify" in s else ""))
@@ -511,9 +490,10 @@ def targets(result):
         small = [s for s in sizes if s["n"] <= 100]
         if small:
             limit = TARGETS["verify_over_kubectl_up_to_100"]
-            out.append({"target": f"N ≤ 100: verify ≤ {limit}× kubectl get (median)",
-                        "measured": ", ".join(f"N={s['n']}: {s['ratio_median']}×" for s in small),
-                        "met": all(s["ratio_median"] <= limit for s in small)})
+            out.append({"target": f"N ≤ 100: verify ≤ {limit}× kubectl get (median; -o json, and tables)",
+                        "measured": ", ".join(f"N={s['n']}: {s['ratio_median']}×, table {s['table_ratio_median']}×"
+                                              for s in small),
+                        "met": all(max(s["ratio_median"], s["table_ratio_median"]) <= limit for s in small)})
         ten = next((s for s in sizes if s["n"] == 10), None)
         if ten:
             out.append({"target": f"N = 10 (10 namespaces): verify ≤ {TARGETS['verify_seconds_at_10']} s (median)",
