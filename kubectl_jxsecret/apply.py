@@ -6,7 +6,7 @@ ESO's force-sync annotation, are kept), as kubectl apply would. A dry run takes 
 `dryRun=All`, so what it accepts is what the apply does.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ConfigError, JxSecretError, KubeError, first_line
 from .model.convert import builtin_problems
@@ -15,8 +15,7 @@ from .model.externalsecret import ESO_GROUP
 VERSION = "v1"
 
 
-@dataclass
-class Validation:
+class Validation(NamedTuple):
     kube: object  # the client when the cluster answered, else None
     how: str  # what was used, for the one line that says so
 

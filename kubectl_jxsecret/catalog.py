@@ -4,25 +4,23 @@
 One GET per (Cluster)SecretStore; no store is connected to here.
 """
 
-from dataclasses import dataclass, field
-
 from .errors import JxSecretError
 from .model.externalsecret import ExternalSecret
 from .model.plan import Destination, StoreRef, destinations_of
 from .model.transfer import file_path
 
 
-@dataclass
 class Entry:
-    destination: Destination  # where a write to this path goes (the first ExternalSecret's spelling)
-    readers: list[ExternalSecret] = field(default_factory=list)
+    def __init__(self, destination: Destination):
+        self.destination = destination  # where a write to this path goes (the first ExternalSecret's spelling)
+        self.readers: list[ExternalSecret] = []
 
 
-@dataclass
 class Catalog:
-    entries: dict[str, Entry] = field(default_factory=dict)  # file path -> entry
-    paths: dict[Destination, str] = field(default_factory=dict)  # and back
-    problems: list[str] = field(default_factory=list)  # stores that could not be looked up, and why
+    def __init__(self):
+        self.entries: dict[str, Entry] = {}  # file path -> entry
+        self.paths: dict[Destination, str] = {}  # and back
+        self.problems: list[str] = []  # stores that could not be looked up, and why
 
     def readers(self) -> dict[Destination, list[ExternalSecret]]:
         return {e.destination: e.readers for e in self.entries.values()}

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import os
 import sys
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import ExitStatus, JxSecretError, UsageError, first_line, printable, redact
 from .flags import HelpFormatter, add_command_parser, add_kube_flags, add_output_flag
@@ -22,14 +22,18 @@ argparse._ = lambda message: message
 PROG = "kubectl jxsecret"
 
 
-@dataclass
 class Environment:
     """Streams and process environment, replaceable by tests (httpie's Environment)."""
 
-    stdout: object = field(default_factory=lambda: sys.stdout)
-    stderr: object = field(default_factory=lambda: sys.stderr)
-    stdin: object = field(default_factory=lambda: sys.stdin)
-    environ: dict = field(default_factory=lambda: os.environ)
+    def __init__(self, stdout=None, stderr=None, stdin=None, environ=None):
+        # Looked up now, not at import: tests swap sys.stdout and friends.
+        self.stdout = sys.stdout if stdout is None else stdout
+        self.stderr = sys.stderr if stderr is None else stderr
+        self.stdin = sys.stdin if stdin is None else stdin
+        self.environ = os.environ if environ is None else environ
+
+    def with_stdout(self, stdout) -> "Environment":
+        return Environment(stdout, self.stderr, self.stdin, self.environ)
 
     @property
     def stdout_isatty(self) -> bool:
@@ -48,8 +52,7 @@ class Environment:
 
 # ------------------------------------------------------------------------------------------ parser
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One subcommand, declared once: used by the parser, help and completion alike."""
 
     name: str

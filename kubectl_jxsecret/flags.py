@@ -7,7 +7,7 @@ Standard library only: this module is on the path of `--help` and shell completi
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -109,8 +109,7 @@ def vault_flags(args) -> dict:
     return {"address": args.vault_addr, "ca_cert": args.vault_ca_cert, "namespace": args.vault_namespace}
 
 
-@dataclass(frozen=True)
-class KubeFlags:
+class KubeFlags(NamedTuple):
     """The kube flags' values as typed, which kube.client.connect() resolves into a client.
 
     -A/--all-namespaces is not here: it chooses what to look at (scan.Selection), not how to connect.

@@ -9,7 +9,6 @@ cannot be read or written is reported and the others are still done.
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from .errors import JxSecretError, KubeError
 from .model.replication import REPLICA_LABEL, Action, Step, Target, plan_target
@@ -18,17 +17,16 @@ IN_FLIGHT = 8
 CONFLICT_RETRIES = 4
 
 
-@dataclass
 class Outcome:
     """What a run did (or, dry, would do): every step, which failed, and whole targets that failed."""
 
-    steps: list[Step] = field(default_factory=list)
-    errors: dict[int, str] = field(default_factory=dict)  # id(step) -> why its write failed
-    untried: set[int] = field(default_factory=set)  # id(step) of writes not sent: their API server stopped answering
-    failed_targets: dict[Target, str] = field(default_factory=dict)
-    created_namespaces: list[Target] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    dry_run: bool = False
+    def __init__(self, notes: list[str] | None = None, dry_run: bool = False):
+        self.notes, self.dry_run = notes or [], dry_run
+        self.steps: list[Step] = []
+        self.errors: dict[int, str] = {}  # id(step) -> why its write failed
+        self.untried: set[int] = set()  # id(step) of writes not sent: their API server stopped answering
+        self.failed_targets: dict[Target, str] = {}
+        self.created_namespaces: list[Target] = []
 
     def error_of(self, step: Step) -> str:
         return self.errors.get(id(step), "")

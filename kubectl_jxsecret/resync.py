@@ -16,7 +16,7 @@ PATCHes.
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import KubeError, UsageError
 from .model.duration import parse_duration
@@ -26,8 +26,7 @@ from .scan import PER_NAMESPACE_MAX
 FORCE_SYNC = "force-sync"
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     es: ExternalSecret  # as it was before the request
     warnings_before: frozenset  # resourceVersions of its Warning events before the request
 
@@ -36,8 +35,7 @@ class Pending:
         return str(self.es.status.get("syncedResourceVersion") or "")
 
 
-@dataclass(frozen=True)
-class Landed:
+class Landed(NamedTuple):
     es: ExternalSecret  # as the operator left it
     synced: bool
     message: str = ""  # why not, in the operator's words
@@ -211,8 +209,7 @@ def wait(watched: Watched, pending: list[Pending], deadline: float, on_landed=la
     return landed, pending
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     landed: tuple[Landed, ...]
     pending: tuple[Pending, ...]  # not synced when the time was up
     timeout: float | None  # None: did not wait

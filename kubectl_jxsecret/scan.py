@@ -9,7 +9,7 @@ per namespace with sync errors. Never one GET per ExternalSecret. Secret values 
 looked at as "empty or not".
 """
 
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from .errors import JxSecretError, KubeError
 from .model.externalsecret import ESO_GROUP, KES_GROUP, Api, ExternalSecret, pick_apis
@@ -21,23 +21,15 @@ PER_NAMESPACE_MAX = 16
 PROBE_PAGE = 100
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Which ExternalSecrets a command looks at."""
 
     namespace: str | None = None  # None = all namespaces
     selector: str | None = None  # label selector, applied by the API server
-    name_filter: tuple[str, ...] | str = ()  # substrings of the name, any of them (-f, repeatable); () = all
+    name_filter: tuple[str, ...] = ()  # substrings of the name, any of them (-f, repeatable); () = all
     mandatory_only: bool = False  # only those the Jenkins X schema marks mandatory
     only: frozenset | None = None  # only these (namespace, name) pairs, e.g. those a command wrote for
     names: tuple[str, ...] = ()  # exact names (verify NAME...), as `kubectl get` takes them
-
-    def __post_init__(self):
-        # One substring may be given as a string: Selection(name_filter="hmac") is (-f hmac).
-        if isinstance(self.name_filter, str):
-            object.__setattr__(self, "name_filter", (self.name_filter,) if self.name_filter else ())
-        else:
-            object.__setattr__(self, "name_filter", tuple(self.name_filter))
 
     @classmethod
     def from_args(cls, args, mandatory_only=False) -> "Selection":
@@ -64,10 +56,10 @@ class Selection:
                 and (self.only is None or (es.namespace, es.name) in self.only))
 
 
-@dataclass
 class Report:
-    verdicts: list[Verdict] = field(default_factory=list)
-    forbidden: dict[str, list[str]] = field(default_factory=dict)  # resource -> namespaces RBAC hides
+    def __init__(self, verdicts: list[Verdict] | None = None):
+        self.verdicts = verdicts or []
+        self.forbidden: dict[str, list[str]] = {}  # resource -> namespaces RBAC hides
 
     def deny(self, resource: str, namespace: str) -> None:
         self.forbidden.setdefault(resource, []).append(namespace)
@@ -137,7 +129,7 @@ def with_details(kube, externalsecrets: list[ExternalSecret], verdicts: list[Ver
     """`verdicts` (of `externalsecrets`, same order), those that cannot sync with their latest Warning event:
     for all of verify's at once, or for the few a watch (live.py) has just seen change."""
     details = warning_events(kube, [es for es, v in zip(externalsecrets, verdicts) if v.state is State.SYNC_ERROR])
-    return [replace(v, detail=details[es.uid]) if es.uid in details else v for es, v in zip(externalsecrets, verdicts)]
+    return [v._replace(detail=details[es.uid]) if es.uid in details else v for es, v in zip(externalsecrets, verdicts)]
 
 
 def warning_events(kube, failing: list[ExternalSecret]) -> dict[str, str]:

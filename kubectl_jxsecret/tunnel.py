@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import JxSecretError, KubeError
 
@@ -28,8 +28,7 @@ CLOSE_TIMEOUT = 5  # seconds for the pod's last bytes, once the local side of a 
 PLAIN_TO_TLS = b"HTTP request to an HTTPS server"  # what a Go TLS listener (Vault, OpenBao) answers plain HTTP
 
 
-@dataclass(frozen=True)
-class PodTarget:
+class PodTarget(NamedTuple):
     namespace: str
     pod: str | None  # a pod name, or None to pick a Ready pod of `service`
     service: str | None
@@ -37,8 +36,7 @@ class PodTarget:
     pod_only: bool = False  # the user named `pod`: no other pod will do, even if `service` has some
 
 
-@dataclass(frozen=True)
-class Pod:
+class Pod(NamedTuple):
     name: str
     uid: str
     port: int  # the container port to forward to

@@ -9,7 +9,7 @@ write: a sealed Vault, a read-only token or an RBAC refusal stops the command be
 import contextlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import output
 from .errors import ExitStatus, JxSecretError, KubeError
@@ -67,8 +67,7 @@ def prepare(stores: Stores, wanted: dict[Destination, dict[str, str]], current=N
     return plans
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(NamedTuple):
     plan: PathPlan
     error: str = ""  # why the write failed; "" when it was written
     unconfirmed: bool = False  # failed, and the path could not be read back: the write may have landed

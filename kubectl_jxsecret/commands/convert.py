@@ -9,7 +9,6 @@ to the store only: never to the output, a message or a file.
 """
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ExitStatus, JxSecretError, UsageError
@@ -205,7 +204,7 @@ def run(args, env) -> int:
     targets = file_targets(args.config_root, secrets, args.output) if args.config_root else []
     written, status = [], ExitStatus.OK
     if args.populate:
-        report_env = env if (args.apply or args.config_root) else replace(env, stdout=env.stderr)
+        report_env = env if (args.apply or args.config_root) else env.with_stdout(env.stderr)
         written = populate(checked.kube, secrets, kind, store, args.key_prefix, args, env, report_env)
         if args.dry_run:
             return ExitStatus.OK

@@ -2,8 +2,6 @@
 copies only, no write when up to date, --dry-run): see replicator.py and model/replication.py.
 """
 
-from dataclasses import dataclass, field
-
 from ..errors import UsageError
 from ..flags import KubeFlags, add_kube_flags
 from ..model.replication import Target
@@ -22,16 +20,12 @@ def add_arguments(parser):
     parser.add_argument("--create-namespace", action="store_true", help="create a target namespace that is missing")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    names: list = field(default_factory=list)
-    selector: str | None = None
-    to: list = field(default_factory=list)
-    force: bool = False
-    dry_run: bool = False
-    create_namespace: bool = False
-    kubes: dict = field(default_factory=dict, init=False)
+    def __init__(self, kube_flags: KubeFlags, names: list | None = None, selector: str | None = None,
+                 to: list | None = None, force: bool = False, dry_run: bool = False, create_namespace: bool = False):
+        self.kube_flags, self.names, self.selector, self.to = kube_flags, names or [], selector, to or []
+        self.force, self.dry_run, self.create_namespace = force, dry_run, create_namespace
+        self.kubes: dict = {}  # from complete(): context -> Kube
 
     @classmethod
     def from_args(cls, args) -> "Options":

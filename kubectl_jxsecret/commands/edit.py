@@ -10,8 +10,6 @@ An ExternalSecret whose schema is malformed is named and not asked about (its ru
 others are, and the exit status is 1. A malformed --schema FILE stops edit before the cluster is asked.
 """
 
-from dataclasses import dataclass, field
-
 from .. import output
 from ..errors import ExitStatus, JxSecretError
 from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
@@ -38,21 +36,17 @@ def add_arguments(parser):
                              "write nothing")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    selection: Selection
-    interactive: bool = False
-    dry_run: bool = False
-    timeout: str = "2m"
-    vault: dict = field(default_factory=dict)
-    schema_file: str | None = None
-    schema_dir: str | None = None
-    timeout_seconds: float = field(default=0.0, init=False)  # from validate()
-    schemas: Schemas = field(default_factory=Schemas, init=False)  # from validate()
-    kube: object = field(default=None, init=False)  # from complete()
-    current: dict = field(default_factory=dict, init=False, repr=False)  # what the stores hold, from ask()
-    skipped: list = field(default_factory=list, init=False)  # ExternalSecrets whose schema is malformed
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, interactive: bool = False, dry_run: bool = False,
+                 timeout: str = "2m", vault: dict | None = None, schema_file: str | None = None,
+                 schema_dir: str | None = None):
+        self.kube_flags, self.selection, self.interactive = kube_flags, selection, interactive
+        self.dry_run, self.timeout, self.vault = dry_run, timeout, vault or {}
+        self.schema_file, self.schema_dir = schema_file, schema_dir
+        self.timeout_seconds, self.schemas = 0.0, Schemas()  # from validate()
+        self.kube = None  # the API client (kube.client.Kube), from complete()
+        self.current: dict = {}  # what the stores hold, from ask(); never printed
+        self.skipped: list = []  # ExternalSecrets whose schema is malformed
 
     @classmethod
     def from_args(cls, args) -> "Options":

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import ExitStatus, UsageError
@@ -28,26 +27,27 @@ def add_arguments(parser):
     add_vault_flags(parser)
 
 
-@dataclass
 class Exported:
-    paths: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # file path -> values
-    externalsecrets: int = 0
-    notes: list[str] = field(default_factory=list)
+    """What export read. Not a NamedTuple: it holds the values, which a tuple would hand to anything that prints
+    or unpacks it."""
+
+    def __init__(self, externalsecrets: int = 0, notes: list[str] | None = None):
+        self.paths: dict[str, dict[str, str]] = {}  # file path -> values; never printed
+        self.externalsecrets = externalsecrets  # how many were selected
+        self.notes = notes or []
 
     @property
     def values(self) -> int:
         return sum(len(v) for v in self.paths.values())
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    selection: Selection
-    file: str
-    overwrite: bool = False
-    source: str = "store"
-    vault: dict = field(default_factory=dict)
-    kube: object = field(default=None, init=False)
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, file: str, overwrite: bool = False,
+                 source: str = "store", vault: dict | None = None):
+        self.kube_flags, self.selection, self.file, self.overwrite = kube_flags, selection, file, overwrite
+        self.source = source  # "store" (what the stores hold) or "cluster" (the synced Secrets)
+        self.vault = vault or {}
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":

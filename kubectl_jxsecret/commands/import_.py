@@ -8,7 +8,6 @@ alone, so a second import writes nothing.
 """
 
 import sys
-from dataclasses import dataclass, field
 
 from .. import output
 from ..errors import ExitStatus, JxSecretError, UsageError
@@ -27,18 +26,14 @@ def add_arguments(parser):
     add_writer_flags(parser, "show which store paths and properties would change (never the values); write nothing")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    selection: Selection
-    file: str
-    dry_run: bool = False
-    allow_unknown: bool = False
-    timeout: str = "2m"
-    vault: dict = field(default_factory=dict)
-    timeout_seconds: float = field(default=0.0, init=False)
-    paths: dict = field(default_factory=dict, init=False, repr=False)  # the file's values, from validate()
-    kube: object = field(default=None, init=False)
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, file: str, dry_run: bool = False,
+                 allow_unknown: bool = False, timeout: str = "2m", vault: dict | None = None):
+        self.kube_flags, self.selection, self.file = kube_flags, selection, file
+        self.dry_run, self.allow_unknown, self.timeout, self.vault = dry_run, allow_unknown, timeout, vault or {}
+        self.timeout_seconds = 0.0  # from validate()
+        self.paths: dict = {}  # the file's values, from validate(); never printed
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":

@@ -10,8 +10,6 @@ An ExternalSecret whose schema is malformed is named and skipped, the others are
 status is 1; a malformed --schema FILE stops the command before the cluster is asked.
 """
 
-from dataclasses import dataclass, field
-
 from .. import output
 from ..errors import ExitStatus, JxSecretError
 from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
@@ -33,21 +31,17 @@ def add_arguments(parser):
                              "the values); write nothing")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    selection: Selection
-    schema_file: str | None = None
-    schema_dir: str | None = None
-    boot_namespace: str = "jx"
-    overwrite: bool = False
-    dir: str = "."
-    dry_run: bool = False
-    timeout: str = "2m"
-    vault: dict = field(default_factory=dict)
-    timeout_seconds: float = field(default=0.0, init=False)
-    schemas: object = field(default=None, init=False)
-    kube: object = field(default=None, init=False)
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, schema_file: str | None = None,
+                 schema_dir: str | None = None, boot_namespace: str = "jx", overwrite: bool = False, dir: str = ".",
+                 dry_run: bool = False, timeout: str = "2m", vault: dict | None = None):
+        self.kube_flags, self.selection = kube_flags, selection
+        self.schema_file, self.schema_dir = schema_file, schema_dir
+        self.boot_namespace, self.overwrite = boot_namespace, overwrite
+        self.dir = dir  # where to look (upwards) for jx-requirements.yml
+        self.dry_run, self.timeout, self.vault = dry_run, timeout, vault or {}
+        self.timeout_seconds, self.schemas = 0.0, None  # from validate()
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":

@@ -5,8 +5,6 @@ their Warning events (the live view wait and ui use), one PATCH per ExternalSecr
 they come until each has synced (or failed) since the request.
 """
 
-from dataclasses import dataclass, field
-
 from .. import output
 from ..errors import ExitStatus
 from ..flags import KubeFlags, add_selection_flags
@@ -23,14 +21,11 @@ def add_arguments(parser):
                         help="only request the sync; do not wait for it")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    selection: Selection
-    timeout: str = "2m"
-    wait: bool = True
-    timeout_seconds: float = field(default=0.0, init=False)  # from validate()
-    kube: object = field(default=None, init=False)  # from complete()
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, timeout: str = "2m", wait: bool = True):
+        self.kube_flags, self.selection, self.timeout, self.wait = kube_flags, selection, timeout, wait
+        self.timeout_seconds = 0.0  # from validate()
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":

@@ -3,8 +3,6 @@ the permanent Jenkins X Environments (or --to), owning the copies: see replicato
 and model/replication.py for what a copy is and when it is written.
 """
 
-from dataclasses import dataclass, field
-
 from ..errors import JxSecretError, KubeError, UsageError
 from ..flags import KubeFlags, add_kube_flags
 from ..model.replication import SOURCE_SELECTOR, Target
@@ -43,23 +41,19 @@ def add_replica_flags(parser):
     parser.add_argument("--create-namespace", action="store_true", help="create a target namespace that is missing")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    from_namespace: str = "jx"
-    selector: str | None = SOURCE_SELECTOR
-    names: list = field(default_factory=list)
-    to: list = field(default_factory=list)
-    exclude: list = field(default_factory=list)
-    context_for_args: list = field(default_factory=list)
-    force: bool = False
-    prune: bool = False
-    dry_run: bool = False
-    create_namespace: bool = False
-    dir: str | None = None
-    context_for: dict = field(default_factory=dict, init=False)  # from validate()
-    kubes: dict = field(default_factory=dict, init=False)  # from complete(): context -> Kube
-    requirements: list = field(default_factory=list, init=False)  # from validate(), for --dir
+    def __init__(self, kube_flags: KubeFlags, from_namespace: str = "jx", selector: str | None = SOURCE_SELECTOR,
+                 names: list | None = None, to: list | None = None, exclude: list | None = None,
+                 context_for_args: list | None = None, force: bool = False, prune: bool = False,
+                 dry_run: bool = False, create_namespace: bool = False, dir: str | None = None):
+        self.kube_flags, self.from_namespace, self.selector = kube_flags, from_namespace, selector
+        self.names, self.to, self.exclude = names or [], to or [], exclude or []
+        self.context_for_args = context_for_args or []  # --context-for ENV=CONTEXT, as given
+        self.force, self.prune, self.dry_run, self.create_namespace = force, prune, dry_run, create_namespace
+        self.dir = dir  # --dir: a GitOps config-root instead of the cluster
+        self.context_for: dict = {}  # from validate(): ENV -> CONTEXT
+        self.requirements: list = []  # from validate(), for --dir
+        self.kubes: dict = {}  # from complete(): context -> Kube
 
     @classmethod
     def from_args(cls, args) -> "Options":

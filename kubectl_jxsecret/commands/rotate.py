@@ -5,8 +5,6 @@ Only properties whose schema names a generator are rotated; asking for any other
 anything is read from a store. Other values at the same store paths are left byte for byte.
 """
 
-from dataclasses import dataclass, field
-
 from .. import output
 from ..errors import ExitStatus, JxSecretError, UsageError
 from ..flags import KubeFlags, add_schema_flags, add_selection_flags, add_writer_flags, vault_flags
@@ -24,20 +22,16 @@ def add_arguments(parser):
                              "write nothing")
 
 
-@dataclass
 class Options:
-    kube_flags: KubeFlags
-    selection: Selection
-    properties: tuple = ()
-    schema_file: str | None = None
-    schema_dir: str | None = None
-    boot_namespace: str = "jx"
-    dry_run: bool = False
-    timeout: str = "2m"
-    vault: dict = field(default_factory=dict)
-    timeout_seconds: float = field(default=0.0, init=False)
-    schemas: object = field(default=None, init=False)
-    kube: object = field(default=None, init=False)
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, properties: tuple = (),
+                 schema_file: str | None = None, schema_dir: str | None = None, boot_namespace: str = "jx",
+                 dry_run: bool = False, timeout: str = "2m", vault: dict | None = None):
+        self.kube_flags, self.selection = kube_flags, selection
+        self.properties = properties  # --property: only these Secret keys; () = every generated one
+        self.schema_file, self.schema_dir, self.boot_namespace = schema_file, schema_dir, boot_namespace
+        self.dry_run, self.timeout, self.vault = dry_run, timeout, vault or {}
+        self.timeout_seconds, self.schemas = 0.0, None  # from validate()
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":

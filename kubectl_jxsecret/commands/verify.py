@@ -4,8 +4,6 @@ One scan (scan.py), rendered once (output.render_report); the exit status says w
 could be checked and was populated.
 """
 
-from dataclasses import dataclass, field
-
 from .. import output
 from ..errors import ExitStatus
 from ..flags import KubeFlags, add_selection_flags
@@ -17,15 +15,13 @@ def add_arguments(parser):
     add_selection_flags(parser)
 
 
-@dataclass
 class Options:
     """verify's options, kubectl style: from_args() binds the flags, complete() builds the client,
     run() scans. There is nothing to validate beyond what the parser checks (the -o choices)."""
 
-    kube_flags: KubeFlags
-    selection: Selection
-    output_format: str = "table"
-    kube: object = field(default=None, init=False)  # the API client (kube.client.Kube), from complete()
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, output_format: str = "table"):
+        self.kube_flags, self.selection, self.output_format = kube_flags, selection, output_format
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":

@@ -9,7 +9,7 @@ scan per poll. Where RBAC forbids a watch but allows the LIST, that collection i
 
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from .. import output
 from ..errors import ExitStatus, JxSecretError
@@ -35,7 +35,6 @@ def add_arguments(parser):
                         help='only ExternalSecrets whose Jenkins X schema says "mandatory": true')
 
 
-@dataclass
 class Options:
     """wait's options, kubectl style: from_args() binds the flags, validate() checks them and derives
     the seconds, complete() builds the client, run() follows the live view.
@@ -44,13 +43,11 @@ class Options:
     kubeconfig is read or a credential plugin runs.
     """
 
-    kube_flags: KubeFlags
-    selection: Selection
-    timeout: str = "30m"  # as typed
-    poll: str = "2s"
-    timeout_seconds: float = field(default=0.0, init=False)  # from validate()
-    poll_seconds: float = field(default=0.0, init=False)
-    kube: object = field(default=None, init=False)  # the API client (kube.client.Kube), from complete()
+    def __init__(self, kube_flags: KubeFlags, selection: Selection, timeout: str = "30m", poll: str = "2s"):
+        self.kube_flags, self.selection = kube_flags, selection
+        self.timeout, self.poll = timeout, poll  # as typed
+        self.timeout_seconds = self.poll_seconds = 0.0  # from validate()
+        self.kube = None  # the API client (kube.client.Kube), from complete()
 
     @classmethod
     def from_args(cls, args) -> "Options":
@@ -200,7 +197,7 @@ def merge(current: dict, fresh: dict, everything: bool) -> tuple[dict, list[Verd
             continue
         before = current.get(key)
         unchanged = before is not None and not changes({key: before}, {key: v})
-        merged[key] = replace(v, detail=before.detail) if unchanged else v
+        merged[key] = v._replace(detail=before.detail) if unchanged else v
     merged = dict(sorted(merged.items()))
     return merged, changes(current, merged)
 
@@ -215,8 +212,7 @@ def changes(previous: dict, current: dict) -> list[Verdict]:
     return changed
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How a wait ended: all populated, or the last answer when the time was up."""
 
     verdicts: tuple[Verdict, ...]

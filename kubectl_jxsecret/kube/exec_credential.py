@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 
 from ..errors import ConfigError, first_line
 
@@ -23,12 +22,14 @@ API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io
 EXPIRY_MARGIN = datetime.timedelta(seconds=5)  # never start a request with a token about to expire
 
 
-@dataclass(frozen=True)
 class Credential:
-    token: str | None = None
-    cert: bytes | None = None  # PEM client certificate and key, when the plugin gives those instead
-    key: bytes | None = None
-    expiry: datetime.datetime | None = None
+    """What the plugin gave. Not a NamedTuple: a tuple would hand the token to anything that prints or unpacks it."""
+
+    def __init__(self, token: str | None = None, cert: bytes | None = None, key: bytes | None = None,
+                 expiry: datetime.datetime | None = None):
+        self.token = token
+        self.cert, self.key = cert, key  # PEM client certificate and key, when the plugin gives those instead
+        self.expiry = expiry
 
 
 def credential_of(stdout: str, api_version: str, command: str) -> Credential:

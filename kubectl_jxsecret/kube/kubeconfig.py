@@ -9,7 +9,7 @@ not pick its own (its current-context merge is last-wins, see notes/ecosystem.md
 import copy
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ConfigError
 from ..model import block_yaml
@@ -88,8 +88,7 @@ def _entry(merged: dict, section: str, kind: str, name: str) -> dict | None:
     return None
 
 
-@dataclass(frozen=True)
-class Kubeconfig:
+class Kubeconfig(NamedTuple):
     paths: tuple[str, ...]  # the files that were actually read, in order
     merged: dict
     context: str

@@ -15,7 +15,6 @@ Values are read (for --populate) but never put in a message: errors name the fil
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
 
 import yaml
 
@@ -34,20 +33,21 @@ class ConvertError(ValueError):
     """A problem in an input file: `<file>, line <n>: ...`, never a value."""
 
 
-@dataclass
 class SourceSecret:
-    """One `v1/Secret` document: what the ExternalSecret needs, and (kept out of repr) its values."""
+    """One `v1/Secret` document: what the ExternalSecret needs, and (kept out of repr) its values. Not a
+    NamedTuple: a tuple would hand its values to anything that prints or unpacks it."""
 
-    source: str  # the file
-    line: int  # where the document starts, 1-based
-    name: str
-    namespace: str
-    type: str = ""
-    labels: dict = field(default_factory=dict)
-    annotations: dict = field(default_factory=dict)
-    keys: list = field(default_factory=list)  # Secret keys, in file order (data, then stringData)
-    values: dict = field(default_factory=dict, repr=False)  # key -> value as text; None where not UTF-8 text
-    key_lines: dict = field(default_factory=dict, repr=False)  # key -> its line
+    def __init__(self, source: str, line: int, name: str, namespace: str, type: str = "",
+                 labels: dict | None = None, annotations: dict | None = None):
+        self.source, self.line = source, line  # the file, and where the document starts (1-based)
+        self.name, self.namespace, self.type = name, namespace, type
+        self.labels, self.annotations = labels or {}, annotations or {}
+        self.keys: list[str] = []  # Secret keys, in file order (data, then stringData)
+        self.values: dict[str, str | None] = {}  # key -> value as text; None where not UTF-8 text
+        self.key_lines: dict[str, int] = {}  # key -> its line
+
+    def __repr__(self):
+        return f"SourceSecret({self.where}: {self.namespace}/{self.name})"  # never a value
 
     @property
     def where(self) -> str:

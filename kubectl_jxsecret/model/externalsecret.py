@@ -4,15 +4,14 @@ exposes what verify, wait and edit argue about. Malformed objects never raise: a
 reads as empty, so one broken object cannot stop a run over thousands.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ESO_GROUP = "external-secrets.io"
 KES_GROUP = "kubernetes-client.io"
 SCHEMA_ANNOTATION = "secret.jenkins-x.io/schema-object"
 
 
-@dataclass(frozen=True)
-class Api:
+class Api(NamedTuple):
     group: str
     version: str
     plural: str = "externalsecrets"
@@ -65,8 +64,7 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     status: str  # "True" | "False" | "Unknown"
     reason: str
     message: str

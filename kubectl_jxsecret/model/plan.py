@@ -8,13 +8,12 @@ plan: what is shown of it (`--dry-run`, summaries) names stores, keys and proper
 """
 
 import enum
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .externalsecret import ExternalSecret, _dict, _list
 
 
-@dataclass(frozen=True, order=True)
-class StoreRef:
+class StoreRef(NamedTuple):
     kind: str  # SecretStore | ClusterSecretStore
     name: str
     namespace: str = ""  # a SecretStore's namespace (the ExternalSecret's); "" for a ClusterSecretStore
@@ -23,8 +22,7 @@ class StoreRef:
         return f"{self.kind}/{self.name}" + (f" (namespace {self.namespace})" if self.namespace else "")
 
 
-@dataclass(frozen=True, order=True)
-class Destination:
+class Destination(NamedTuple):
     """One path of one store: the unit of a write."""
 
     store: StoreRef
@@ -34,8 +32,7 @@ class Destination:
         return f"{self.store} {self.key}"
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(NamedTuple):
     """One value an ExternalSecret reads: `property` of `destination`, landing in Secret key `secret_key`."""
 
     namespace: str
@@ -49,8 +46,7 @@ class Ref:
         return f"{self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
-class Unwritable:
+class Unwritable(NamedTuple):
     """A part of an ExternalSecret no command can fill property by property, and why."""
 
     namespace: str
@@ -114,13 +110,15 @@ class Change(str, enum.Enum):
     UNCHANGED = "unchanged"
 
 
-@dataclass
 class PathPlan:
-    """What one write to `destination` does: the merged values, and per property the kind of change."""
+    """What one write to `destination` does: the merged values, and per property the kind of change.
+    Not a NamedTuple: a tuple would hand its values to anything that prints or unpacks it."""
 
-    destination: Destination
-    values: dict[str, str] = field(default_factory=dict, repr=False)  # never printed
-    changes: dict[str, Change] = field(default_factory=dict)
+    def __init__(self, destination: Destination, values: dict[str, str], changes: dict[str, Change]):
+        self.destination, self.values, self.changes = destination, values, changes
+
+    def __repr__(self):
+        return f"PathPlan({summary(self)})"  # never a value
 
     @property
     def needs_write(self) -> bool:

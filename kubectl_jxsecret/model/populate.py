@@ -13,7 +13,7 @@ whose schema says most about it. Values stay inside Decisions, never in reprs.
 Pure: generating, rendering and the stores' current values come from the caller.
 """
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .plan import Destination, Ref
 from .generators import Unavailable
@@ -23,8 +23,7 @@ from .templates import MissingInput, TemplateError
 TEMPLATE, GENERATOR, DEFAULT, KEPT, PERSON = "template", "generator", "default", "kept", "person"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     ref: Ref
     prop: Property | None  # the schema's property for ref.secret_key; None without one
 
@@ -39,13 +38,18 @@ class Target:
         return 0 if p and p.template else 1 if p and p.generator else 2 if p and p.default_value else 3
 
 
-@dataclass
 class Decision:
-    target: Target
-    source: str  # TEMPLATE | GENERATOR | DEFAULT | KEPT | PERSON
-    value: str | None = field(default=None, repr=False)  # what to write (TEMPLATE, GENERATOR, DEFAULT)
-    problem: str = ""  # why it cannot be written: stops the command before any write
-    reason: str = ""  # PERSON: why no value can be made
+    """Where one value comes from. Not a NamedTuple: it holds the value, which a tuple would hand to anything
+    that prints or unpacks it."""
+
+    def __init__(self, target: Target, source: str, value: str | None = None, problem: str = "", reason: str = ""):
+        self.target, self.source = target, source  # source: TEMPLATE | GENERATOR | DEFAULT | KEPT | PERSON
+        self.value = value  # what to write (TEMPLATE, GENERATOR, DEFAULT); never printed
+        self.problem = problem  # why it cannot be written: stops the command before any write
+        self.reason = reason  # PERSON: why no value can be made
+
+    def __repr__(self):
+        return f"Decision({self.describe()})"  # never the value
 
     @property
     def writes(self) -> bool:

@@ -6,15 +6,14 @@ properties (as jx secret edit does). Values never come here: only whether the st
 defaultValue is offered for a value the store lacks, and `noMask` shows what is typed).
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .externalsecret import ExternalSecret
 from .plan import Destination, Ref
 from .schema import Property, annotation_schema
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(NamedTuple):
     destination: Destination
     property: str
     name: str  # "<namespace>/<externalsecret>.<secretKey>": how notes and pickers call it

@@ -14,7 +14,7 @@ import copy as _copy
 import enum
 import hashlib
 import json
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 REPLICA_LABEL = "secret.jenkins-x.io/replica"
 SOURCE_SELECTOR = "secret.jenkins-x.io/replica-source=true"
@@ -37,8 +37,7 @@ class Action(str, enum.Enum):
         return self in (Action.CREATE, Action.UPDATE, Action.PRUNE)
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where copies go: a namespace, on the command's own cluster or through another kubeconfig context."""
 
     namespace: str
@@ -49,17 +48,20 @@ class Target:
         return f"{self.context}:{self.namespace}" if self.context else self.namespace
 
 
-@dataclass
 class Step:
-    """What a run does with one name in one target."""
+    """What a run does with one name in one target. Not a NamedTuple: it holds the Secret's data (`body`), and
+    the write sets what was finally done (`action`, `reason`)."""
 
-    action: Action
-    target: Target
-    name: str
-    source: str = ""  # "<namespace>/<name>" of the source ("" for a prune of a source that is gone)
-    body: dict | None = field(default=None, repr=False)  # the object to write (create/update); never printed
-    resource_version: str = ""  # of what is there now: the precondition of an update or delete
-    reason: str = ""
+    def __init__(self, action: Action, target: Target, name: str, source: str = "", body: dict | None = None,
+                 resource_version: str = "", reason: str = ""):
+        self.action, self.target, self.name = action, target, name
+        self.source = source  # "<namespace>/<name>" of the source ("" for a prune of a source that is gone)
+        self.body = body  # the object to write (create/update); never printed
+        self.resource_version = resource_version  # of what is there now: the precondition of an update or delete
+        self.reason = reason
+
+    def __repr__(self):
+        return f"Step({self.action.value} {self.where})"  # never the body
 
     @property
     def where(self) -> str:
@@ -154,8 +156,7 @@ def plan_target(target: Target, sources: list[dict], held: dict[str, dict], from
 
 # ------------------------------------------------------------------------------------------ targets
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     name: str
     namespace: str
     kind: str

@@ -15,7 +15,7 @@ import collections.abc
 import functools
 import json
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .externalsecret import SCHEMA_ANNOTATION, ExternalSecret
 
@@ -33,8 +33,7 @@ class SchemaError(ValueError):
     """A schema that cannot be used: the message names where (file and line, or ExternalSecret) and the field."""
 
 
-@dataclass(frozen=True)
-class Property:
+class Property(NamedTuple):
     name: str  # the Secret key: the ExternalSecret's data[].secretKey
     question: str = ""
     help: str = ""
@@ -59,11 +58,10 @@ class Property:
         return ""
 
 
-@dataclass(frozen=True)
-class SchemaObject:
+class SchemaObject(NamedTuple):
     name: str = ""  # the ExternalSecret (and Secret) name; may be empty in an annotation
     mandatory: bool = False
-    properties: tuple[Property, ...] = field(default=())
+    properties: tuple[Property, ...] = ()
 
     def property(self, name: str) -> Property | None:
         return next((p for p in self.properties if p.name == name), None)

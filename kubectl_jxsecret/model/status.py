@@ -5,7 +5,7 @@ Secret values never reach this module: a Secret is summarised as key -> "has a n
 """
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .externalsecret import ExternalSecret
 
@@ -23,8 +23,7 @@ class State(str, enum.Enum):
 POPULATED_STATES = (State.POPULATED, State.STALE)
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a missing value belongs: property `property` of `key` in `store` (the ExternalSecret's remoteRef)."""
 
     secret_key: str
@@ -42,8 +41,7 @@ def secret_summary(secret: dict) -> dict[str, bool]:
     return {str(k): bool(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     namespace: str
     name: str
     api_version: str

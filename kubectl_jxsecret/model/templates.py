@@ -19,7 +19,7 @@ TemplateError) when it is rendered: never a silent blank. Pure: lookups go throu
 import ast
 import re
 import warnings
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import template_functions as fn
 from .template_functions import FUNCTIONS, Lookup, Missing, MissingInput, TemplateError  # noqa: F401 (the API)
@@ -37,15 +37,13 @@ SKIPPED = {'"': re.compile(r'"(?:[^"\\\n]|\\.)*"'), "`": re.compile(r"`[^`]*`"),
 
 # ------------------------------------------------------------------------------------------ the parse tree
 
-@dataclass(frozen=True)
-class Pipeline:
+class Pipeline(NamedTuple):
     variables: tuple  # names declared by `$x :=` (two in `range $k, $v :=`)
     commands: tuple  # each a tuple of operands; the value of one is the last argument of the next
     source: str  # the action's text, for messages
 
 
-@dataclass(frozen=True)
-class Branches:
+class Branches(NamedTuple):
     keyword: str  # if | with | range
     arms: tuple  # ((Pipeline, nodes), ...): `if`, then each `else if`
     otherwise: tuple  # the nodes of `else`

@@ -6,7 +6,7 @@ cluster, and what Vault's health says.
 import json
 import re
 import urllib.parse
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Jenkins X's defaults (jx-secret): Vault runs as pod vault-0 behind service vault in jx-vault.
 JX_VAULT_NAMESPACE = "jx-vault"
@@ -18,8 +18,7 @@ JX_CA_SECRET, JX_CA_KEY = "vault-tls", "ca.crt"
 ROOT_TOKEN_SOURCE = f"/{JX_TOKEN_SECRET} ({JX_TOKEN_KEY})"  # the end of its Setting.source
 
 
-@dataclass(frozen=True)
-class KvPath:
+class KvPath(NamedTuple):
     mount: str
     path: str
     version: int  # 1 or 2
@@ -46,8 +45,7 @@ def kv_path(store_path: str | None, version: str | int | None, key: str) -> KvPa
     return KvPath(mount, rest, v)
 
 
-@dataclass(frozen=True)
-class InCluster:
+class InCluster(NamedTuple):
     """A Vault reachable only inside the cluster: service `service` in `namespace`, on `port`."""
 
     namespace: str  # "" for a bare service name: inside the cluster it means the pod's own namespace
@@ -188,14 +186,12 @@ def uses_root_token(settings: "VaultSettings") -> bool:
     return bool(settings.token and settings.token.source.endswith(ROOT_TOKEN_SOURCE))
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     value: str
     source: str  # where it came from, for `vault env` and error messages (never the value itself)
 
 
-@dataclass(frozen=True)
-class VaultSettings:
+class VaultSettings(NamedTuple):
     address: Setting | None
     token: Setting | None
     ca_cert: Setting | None  # a PEM file path

@@ -14,8 +14,8 @@ import os
 import socket
 import sys
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import KubeError, SettingError
 from ..model import vault as model
@@ -168,8 +168,7 @@ def reachable_here(address: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class Reach:
+class Reach(NamedTuple):
     """How to reach Vault: `address` for requests; `via` names the pod when that is a tunnel."""
 
     address: str

@@ -37,11 +37,17 @@ UTC = datetime.timezone.utc
 ])
 def test_credential_of(stdout, expected):
     if isinstance(expected, Credential):
-        assert credential_of(stdout, V1, "p") == expected
+        assert vars(credential_of(stdout, V1, "p")) == vars(expected)
     else:
         with pytest.raises(ValueError) as e:
             credential_of(stdout, V1, "p")
         assert str(e.value) == expected
+
+
+def test_a_credential_never_shows_its_token_or_key():
+    credential = credential_of(answer({"token": "canary-token"}), V1, "p")
+    pem = credential_of(answer({"clientCertificateData": "canary-cert", "clientKeyData": "canary-key"}), V1, "p")
+    assert "canary" not in repr(credential) + str(credential) + repr(pem) + str(pem)
 
 
 def plugin(tmp_path, status, **spec):

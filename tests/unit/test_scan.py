@@ -19,7 +19,7 @@ def es(name, mandatory=False):
     ([], Selection()),
     (["-n", "jx"], Selection(namespace="jx")),
     (["-n", "jx", "-A"], Selection()),  # -A wins, as in kubectl
-    (["-l", "team=web", "-f", "lighthouse"], Selection(selector="team=web", name_filter="lighthouse")),
+    (["-l", "team=web", "-f", "lighthouse"], Selection(selector="team=web", name_filter=("lighthouse",))),
     (["-f", "lighthouse", "--filter", "nexus"], Selection(name_filter=("lighthouse", "nexus"))),
 ])
 def test_selection_from_the_flags(argv, expected):
@@ -28,11 +28,11 @@ def test_selection_from_the_flags(argv, expected):
 
 @pytest.mark.parametrize("selection, name, mandatory, wanted", [
     (Selection(), "anything", False, True),
-    (Selection(name_filter="hook"), "lighthouse-hmac-token", False, False),
-    (Selection(name_filter="hmac"), "lighthouse-hmac-token", False, True),
+    (Selection(name_filter=("hook",)), "lighthouse-hmac-token", False, False),
+    (Selection(name_filter=("hmac",)), "lighthouse-hmac-token", False, True),
     (Selection(mandatory_only=True), "jx-boot", False, False),
     (Selection(mandatory_only=True), "jx-boot", True, True),
-    (Selection(name_filter="boot", mandatory_only=True), "jx-boot", True, True),
+    (Selection(name_filter=("boot",), mandatory_only=True), "jx-boot", True, True),
     (Selection(name_filter=("nexus", "hmac")), "lighthouse-hmac-token", False, True),  # any of them
     (Selection(name_filter=("nexus", "hook")), "lighthouse-hmac-token", False, False),
     (Selection(name_filter=("",)), "anything", False, True),  # -f '' matches everything, as before

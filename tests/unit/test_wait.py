@@ -1,7 +1,6 @@
 """wait without a cluster: its options, what counts as a change, how it ends and what it prints."""
 
 import io
-from dataclasses import replace
 
 import pytest
 
@@ -20,7 +19,7 @@ def options(*argv):
     ([], 1800, 2, Selection()),
     (["--timeout", "10m", "--poll", "500ms"], 600, 0.5, Selection()),
     (["--poll", "0"], 1800, 0.1, Selection()),  # a floor: where a watch is forbidden, each poll is a LIST
-    (["-n", "jx", "--mandatory", "-f", "hmac"], 1800, 2, Selection("jx", None, "hmac", mandatory_only=True)),
+    (["-n", "jx", "--mandatory", "-f", "hmac"], 1800, 2, Selection("jx", None, ("hmac",), mandatory_only=True)),
 ])
 def test_options_from_the_flags(argv, timeout, poll, selection):
     o = options(*argv)
@@ -76,7 +75,7 @@ def key(v):
     return v.namespace, v.name, v.api_version
 
 
-DETAILED = replace(NEXUS_ERROR, detail="key apps/nexus: Secret does not exist")
+DETAILED = NEXUS_ERROR._replace(detail="key apps/nexus: Secret does not exist")
 
 
 @pytest.mark.parametrize("current, fresh, everything, merged, announced", [
@@ -91,7 +90,7 @@ DETAILED = replace(NEXUS_ERROR, detail="key apps/nexus: Secret does not exist")
     ([verdict("a"), NEXUS_ERROR], [NEXUS_ERROR, verdict("b")], True, ["b", "nexus"], ["b"]),
 ])
 def test_merge(current, fresh, everything, merged, announced):
-    fresh = {(f if isinstance(f, tuple) else key(f)): (None if isinstance(f, tuple) else f) for f in fresh}
+    fresh = {(key(f) if isinstance(f, Verdict) else f): (f if isinstance(f, Verdict) else None) for f in fresh}
     result, news = merge({key(v): v for v in current}, fresh, everything)
     assert ([k[1] for k in result], [v.name for v in news]) == (merged, announced)
 
