@@ -2,9 +2,11 @@
 
 import io
 
+import pytest
+
 from kubectl_jxsecret.cli import Environment
 from kubectl_jxsecret.model.status import Location, State, Verdict
-from kubectl_jxsecret.output import render_report
+from kubectl_jxsecret.output import render_report, table
 from kubectl_jxsecret.scan import Report, Selection
 
 
@@ -80,3 +82,27 @@ def test_the_hint_names_ten_and_counts_the_rest():
     assert lines[0] == "12 of 12 ExternalSecrets not populated."
     assert lines[2:] == [f"  jx/s{i:02}: ClusterSecretStore/vault s{i:02}: k" for i in range(10)] + [
         "  … and 2 more (-o wide shows them all)"]
+
+
+@pytest.mark.parametrize("rows, expected", [
+    ([["a", "bb", "c"], ["aaaa", "b", "cccc"]], "N     S   L\na     bb  c\naaaa  b   cccc\n"),
+    ([["a", "", ""], ["b", "x", ""]], "N  S  L\na\nb  x\n"),  # nothing trails a line
+    ([["\x1b[32mok\x1b[0m", "x", "y"]], "N   S  L\n\x1b[32mok\x1b[0m  x  y\n"),  # colour takes no column
+    ([["日本", "x", "y"], ["ab", "x", "y"]], "N     S  L\n日本  x  y\nab    x  y\n"),  # wide: two columns each
+    ([["e\u0301", "x", "y"]], "N  S  L\ne\u0301  x  y\n"),  # a combining accent: none
+    ([], ""),
+])
+def test_table_layout(rows, expected):
+    out = io.StringIO()
+    table(rows, ["n", "s", "l"], out)
+    assert out.getvalue() == expected
+
+
+def test_a_multi_line_message_stays_on_its_row():
+    vault_error = "Error making API request.\n\nURL: GET http://vault:8200/v1/secret/data/x\nCode: 403.\x1b[2J"
+    report = Report(verdicts=[verdict("nexus", State.SYNC_ERROR, ("password",), "SecretSyncedError")._replace(
+        detail=vault_error)])
+    out, err = io.StringIO(), io.StringIO()
+    render_report(report, "wide", Selection("jx"), Environment(stdout=out, stderr=err, environ={}))
+    header, row = out.getvalue().splitlines()
+    assert row.endswith("m: Error making API request. URL: GET http://vault:8200/v1/secret/data/x Code: 403.\\x1b[2J")
