@@ -70,16 +70,24 @@ def test_the_shared_flags_need_only_the_standard_library():
     assert "kubectl_jxsecret.flags" in imported
 
 
-def test_verify_path_imports_no_http_library_nor_logging():
-    # verify's fixed cost is mostly imports: urllib3 (~45 ms), http.client (email, ~7 ms) and concurrent.futures
-    # (logging, ~5 ms) stay out of a command that talks to the API server through the light transport.
-    code = ("import json, sys\n"
-            "from kubectl_jxsecret.commands import verify\n"
+# What the start-up paths must not import, with the cost that put each here: urllib3 (~45 ms), http.client (email,
+# ~7 ms), concurrent.futures (logging, ~5 ms), tabulate (importlib.metadata, wcwidth: ~30 ms), dataclasses (inspect:
+# ~8 ms), tempfile (shutil, random: ~5 ms).
+SLOW = ("urllib3", "http", "email", "logging", "concurrent", "kubernetes", "tabulate", "wcwidth", "importlib.metadata",
+        "dataclasses", "inspect", "tempfile", "shutil")
+
+
+def test_verify_and_tunnel_paths_import_nothing_slow():
+    # verify (its table too) and vault portforward talk to the API server through the light transport.
+    code = ("import io, json, sys\n"
+            "from kubectl_jxsecret import output, tunnel, tunnel_records\n"
+            "from kubectl_jxsecret.commands import vault, verify\n"
+            "from kubectl_jxsecret.kube import portforward\n"
             "from kubectl_jxsecret.kube.transport import LightTransport\n"
             "LightTransport({'server': 'https://api.example.com:6443', 'insecure-skip-tls-verify': True},"
             " {'token': 't', 'as': 'jane'}, 'ctx', {'HTTPS_PROXY': 'http://proxy:3128'})\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('urllib3', 'http', 'email', 'logging', 'concurrent', 'kubernetes', 'tabulate'))))")
+            "output.table([['a', 'b']], ['n', 'm'], io.StringIO())\n"
+            f"print(json.dumps(sorted(m for m in sys.modules if {{m, m.split('.')[0]}} & set({SLOW!r}))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout) == []
 

@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+from pathlib import Path
 
 from kubectl_jxsecret.tunnel_records import TunnelRecord, live_records, records_dir
 
@@ -12,18 +13,18 @@ INFO = {"server": "https://api:6443", "namespace": "jx-vault", "service": "vault
 def test_a_record_lives_while_its_tunnel_does(tmp_path):
     environ = {"XDG_RUNTIME_DIR": str(tmp_path)}
     record = TunnelRecord(INFO, environ)
-    assert stat.S_IMODE(record.path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(records_dir(environ).stat().st_mode) == 0o700
+    assert stat.S_IMODE(Path(record.path).stat().st_mode) == 0o600
+    assert stat.S_IMODE(Path(records_dir(environ)).stat().st_mode) == 0o700
     assert live_records(environ) == [dict(INFO, pid=os.getpid())]
     record.close()
     assert live_records(environ) == []
-    assert list(records_dir(environ).iterdir()) == []
+    assert os.listdir(records_dir(environ)) == []
 
 
 def test_an_unlocked_record_is_a_dead_tunnels_and_goes(tmp_path):
     environ = {"XDG_RUNTIME_DIR": str(tmp_path)}
-    records_dir(environ).mkdir(parents=True, mode=0o700)
-    stale = records_dir(environ) / "1-x.json"
+    os.makedirs(records_dir(environ), mode=0o700)
+    stale = Path(records_dir(environ), "1-x.json")
     fd = os.open(stale, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, json.dumps(INFO).encode())
     os.close(fd)  # nobody holds the lock: its writer died without cleaning up
