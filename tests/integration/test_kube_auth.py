@@ -28,6 +28,25 @@ def test_bearer_token_user(testbed):
     assert verify_jx_vault(testbed, testbed.exports["JXSECRET_TESTBED_TOKEN_KUBECONFIG"]) == []
 
 
+@pytest.mark.parametrize("verified", [True, False])
+def test_a_cluster_without_its_ca(testbed, tmp_path, verified):
+    # insecure-skip-tls-verify takes the server's certificate unchecked; without it, the testbed's own CA is
+    # not among the system's, and the connection is refused as kubectl refuses it.
+    config = yaml.safe_load(open(testbed.kubeconfig))
+    cluster = config["clusters"][0]["cluster"]
+    del cluster["certificate-authority-data"]
+    cluster["insecure-skip-tls-verify"] = not verified
+    path = tmp_path / "no-ca.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    if not verified:
+        assert verify_jx_vault(testbed, path) == []
+        return
+    result = testbed.jxsecret("verify", "-n", "jx-vault", kubeconfig=str(path))
+    assert (result.returncode, result.stderr) == (1, f"error: cannot reach the API server {cluster['server']} "
+                                                     f'(context "{config["current-context"]}"): certificate verify '
+                                                     "failed: check that the cluster is up and the context is right\n")
+
+
 def test_exec_plugin_user(testbed, tmp_path):
     admin = yaml.safe_load(open(testbed.kubeconfig))
     creds = admin["users"][0]["user"]
