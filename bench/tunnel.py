@@ -100,7 +100,7 @@ def main(argv):
         env.update(KUBECONFIG=exports["KUBECONFIG"], HOME=home,
                    PATH=os.pathsep.join([str(plugin_bin), str(VENV_BIN), env["PATH"]]))
         # The floor of any kubectl plugin: kubectl starting up, then exec'ing one that does nothing.
-        noop = Path(home, "bin", "kubectl-bench-noop")
+        noop = Path(home, "bin", "kubectl-benchnoop")
         noop.parent.mkdir()
         noop.write_text("#!/bin/sh\nexit 0\n")
         noop.chmod(0o755)
@@ -116,7 +116,7 @@ def main(argv):
         for _ in range(RUNS):  # interleaved, so drift hits both alike
             results["ours"].append(time_tunnel(portforward, env, ours))
             results["ours_direct"].append(time_tunnel(direct, env, ours))
-            results["noop_plugin"].append(time_command(["kubectl", "bench-noop"], noop_env))
+            results["noop_plugin"].append(time_command(["kubectl", "benchnoop"], noop_env))
             results["kubectl"].append(time_tunnel(["kubectl", "port-forward", "-n", "jx-vault", "pod/vault-0", ":8200"],
                                                   env, kubectls))
             if args.baseline:
@@ -142,7 +142,7 @@ def main(argv):
     print(f"| `kubectl port-forward pod/vault-0 :8200` | {median['kubectl']:.3f} |")
     print(f"| ratio ours / kubectl | {report['ratio_ours_to_kubectl']:.2f} |")
     print(f"| the plugin alone, `kubectl-jxsecret vault portforward --port 0` | {median['ours_direct']:.3f} |")
-    print(f"| a plugin that does nothing, through kubectl (`kubectl bench-noop`) | {median['noop_plugin']:.3f} |")
+    print(f"| a plugin that does nothing, through kubectl (`kubectl benchnoop`) | {median['noop_plugin']:.3f} |")
     if "baseline" in median:
         print(f"| baseline `vault portforward` (--baseline) | {median['baseline']:.3f} |")
         print(f"| ratio baseline / kubectl | {median['baseline'] / median['kubectl']:.2f} |")
